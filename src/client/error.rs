@@ -1,0 +1,68 @@
+//! Typed errors of the Duvo client.
+
+use serde_json::Value;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A failed Duvo API call. Messages never contain the API key.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// Duvo answered with a non-2xx status (the `{error, message}` envelope, parsed).
+    #[error("Duvo API returned {status} {code}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// The envelope's `error` code (or the status reason when the body had none).
+        code: String,
+        /// The envelope's `message`, if any.
+        message: Option<String>,
+        /// Extra envelope fields (`validationErrors`, `has_contents`, `blockers` …).
+        details: Option<Box<Value>>,
+        /// `retry-after` in seconds, when sent.
+        retry_after: Option<Duration>,
+        /// How many attempts were made (1 = no retry).
+        attempts: u32,
+    },
+    /// The request did not complete in time.
+    #[error("request to Duvo timed out after {attempts} attempt(s)")]
+    Timeout {
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// Duvo could not be reached (DNS, connect, TLS, broken connection).
+    #[error("could not reach Duvo at {base_url}: {reason}")]
+    Unreachable {
+        /// The configured base URL.
+        base_url: String,
+        /// What failed, without secrets.
+        reason: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The answer was not the JSON the API promises.
+    #[error("Duvo returned an unreadable response ({status}): {reason}")]
+    Decode {
+        /// HTTP status code.
+        status: u16,
+        /// What could not be read.
+        reason: String,
+    },
+    /// The request could not be built (bad header value, bad URL).
+    #[error("could not build the request: {0}")]
+    Build(String),
+    /// No API key was configured for this call.
+    #[error(
+        "no Duvo API key: set DUVO_API_KEY (or send Authorization: Bearer dv_… in passthrough mode)"
+    )]
+    NoApiKey,
+}
+
+impl ApiError {
+    /// The HTTP status, when Duvo answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Status { status, .. } | Self::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The one shared Duvo HTTP client: auth, timeouts, rate limiting, retries, idempotency keys.
+
+pub mod error;
+pub mod ratelimit;
+pub mod request;
+pub mod retry;
+pub mod secret;
+
+pub use error::ApiError;
+pub use request::{ApiBody, ApiRequest, ApiResponse, FilePart, RequestBody};
+pub use secret::ApiKey;
+
+use ratelimit::RateLimiter;
+use retry::RetryPolicy;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Settings of the shared client.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// API root, e.g. `https://api.duvo.ai`.
+    pub base_url: Url,
+    /// The server-side key; `None` in passthrough mode (each call brings its own).
+    pub api_key: Option<ApiKey>,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (one attempt).
+    pub request_timeout: Duration,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+    /// Requests per minute per key before the client waits on its own.
+    pub rate_limit_per_minute: u32,
+}
+
+impl ClientConfig {
+    /// Defaults for `base_url` and `api_key`: 10 s connect, 60 s request, 4 retries, 300/min.
+    pub fn new(base_url: Url, api_key: Option<ApiKey>) -> Self {
+        Self {
+            base_url,
+            api_key,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            rate_limit_per_minute: ratelimit::DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// Cheap to clone; all clones share one connection pool and one rate budget per key.
+#[derive(Clone, Debug)]
+pub struct DuvoClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    limiters: Mutex<HashMap<u64, Arc<RateLimiter>>>,
+}
+
+impl DuvoClient {
+    /// Builds the client (rustls, one pool for the process).
+    pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("duvo-mcp/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| ApiError::Build(e.to_string()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                limiters: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configured API root.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.config.base_url
+    }
+
+    /// True when a server-side key is configured.
+    pub fn has_default_key(&self) -> bool {
+        self.inner.config.api_key.is_some()
+    }
+
+    /// Sends `req` with the configured key.
+    pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let key = self
+            .inner
+            .config
+            .api_key
+            .clone()
+            .ok_or(ApiError::NoApiKey)?;
+        self.send_as(&key, req).await
+    }
+
+    /// Sends `req` with `key` (passthrough mode), retrying per the policy.
+    ///
+    /// Mutating requests carry an `Idempotency-Key` (the request's own, or a fresh UUID) that
+    /// stays the same across retries; POST/PATCH are retried only when they carry one.
+    pub async fn send_as(&self, key: &ApiKey, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let auth = key.bearer_header().ok_or_else(|| {
+            ApiError::Build("the API key contains characters not allowed in a header".into())
+        })?;
+        let url = self.url_for(req);
+        let idempotency_key = req.idempotency_key.clone().or_else(|| {
+            req.method
+                .is_mutating()
+                .then(|| uuid::Uuid::new_v4().to_string())
+        });
+        let retryable = req.method.is_idempotent() || idempotency_key.is_some();
+        let limiter = self.limiter(key);
+        let policy = &self.inner.config.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            limiter.acquire().await;
+            let mut builder = self
+                .inner
+                .http
+                .request(req.method.as_http(), url.clone())
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(k) = &idempotency_key {
+                builder = builder.header("idempotency-key", k.as_str());
+            }
+            builder = req.body.apply(builder)?;
+            let started = Instant::now();
+            let outcome = builder.send().await;
+            let retry_in = match outcome {
+                Ok(resp) => {
+                    limiter.observe(resp.headers(), Instant::now());
+                    let status = resp.status().as_u16();
+                    tracing::debug!(
+                        method = req.method.as_str(),
+                        path = %req.path,
+                        status,
+                        attempt,
+                        ms = started.elapsed().as_millis() as u64,
+                        "duvo request"
+                    );
+                    if resp.status().is_success() {
+                        return request::read_success(resp).await;
+                    }
+                    let err = request::read_error(resp, attempt).await;
+                    let ApiError::Status { retry_after, .. } = &err else {
+                        return Err(err);
+                    };
+                    if status == 429 {
+                        limiter.block_for(
+                            retry_after.unwrap_or(Duration::from_secs(1)),
+                            Instant::now(),
+                        );
+                    }
+                    match policy.delay_for_status(status, *retry_after, attempt, retryable) {
+                        Some(delay) => delay,
+                        None => return Err(err),
+                    }
+                }
+                Err(e) => {
+                    let err = self.transport_error(&e, attempt);
+                    match policy.delay_for_transport(attempt, retryable) {
+                        Some(delay) => {
+                            tracing::debug!(attempt, error = %err, "duvo request failed; retrying");
+                            delay
+                        }
+                        None => return Err(err),
+                    }
+                }
+            };
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
+    fn url_for(&self, req: &ApiRequest) -> Url {
+        let mut url = self.inner.config.base_url.clone();
+        let base_path = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base_path}{}", req.path));
+        if !req.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        url
+    }
+
+    fn limiter(&self, key: &ApiKey) -> Arc<RateLimiter> {
+        let mut map = self
+            .inner
+            .limiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.entry(key.fingerprint())
+            .or_insert_with(|| Arc::new(RateLimiter::new(self.inner.config.rate_limit_per_minute)))
+            .clone()
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, attempts: u32) -> ApiError {
+        if e.is_timeout() {
+            return ApiError::Timeout { attempts };
+        }
+        // reqwest's Display includes the URL (never the key, which travels in a header).
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason.push_str(": ");
+            reason.push_str(&s.to_string());
+            source = s.source();
+        }
+        ApiError::Unreachable {
+            base_url: self.inner.config.base_url.to_string(),
+            reason,
+            attempts,
+        }
+    }
+}
