@@ -1,0 +1,325 @@
+//! The tool catalog: `tools/<toolset>.json`, embedded at build time, one entry per Duvo operation.
+
+pub mod filter;
+pub mod hints;
+pub mod mapping;
+
+pub use filter::{Selection, SelectionError};
+pub use mapping::ArgumentError;
+
+use crate::client::request::Method;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// The toolset files, embedded. Adding a toolset = adding its file here.
+const TOOLSET_FILES: &[(&str, &str)] = &[
+    (
+        "tools/assignments.json",
+        include_str!("../../tools/assignments.json"),
+    ),
+    ("tools/jobs.json", include_str!("../../tools/jobs.json")),
+];
+
+/// A catalog that could not be loaded (a defect in `tools/*.json`, caught by tests).
+#[derive(Debug, Error)]
+pub enum CatalogError {
+    /// A file is not valid catalog JSON.
+    #[error("{file}: {reason}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// One toolset file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsetFile {
+    toolset: String,
+    title: String,
+    description: String,
+    #[serde(default)]
+    default: bool,
+    tools: Vec<EntryFile>,
+}
+
+/// One entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryFile {
+    name: String,
+    title: String,
+    description: String,
+    method: Method,
+    path: String,
+    #[serde(default)]
+    query: Vec<String>,
+    annotations: AnnotationsFile,
+    #[serde(rename = "inputSchema")]
+    input_schema: JsonObject,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AnnotationsFile {
+    read_only_hint: bool,
+    destructive_hint: bool,
+    idempotent_hint: bool,
+    open_world_hint: bool,
+}
+
+/// A toolset: a named group of tools that can be enabled together.
+#[derive(Debug, Clone)]
+pub struct Toolset {
+    /// Its name (`jobs`, `assignments` …).
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// One line on what it covers.
+    pub description: String,
+    /// Enabled when no `--toolsets` are given.
+    pub default: bool,
+    /// Names of its tools, sorted.
+    pub tools: Vec<String>,
+}
+
+/// A segment of an operation's path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Literal text.
+    Literal(String),
+    /// `{name}`: filled from the argument `arg`.
+    Param {
+        /// Name in the REST path (`teamId`, `run_id`, `*`).
+        name: String,
+        /// Name of the tool argument (`team_id`, `run_id`, `path`).
+        arg: String,
+    },
+}
+
+/// One tool: its MCP definition and how it maps onto the REST call.
+#[derive(Debug)]
+pub struct ToolEntry {
+    /// The toolset it belongs to.
+    pub toolset: String,
+    /// HTTP method.
+    pub method: Method,
+    /// The REST path template as written in the spec.
+    pub path: String,
+    /// The template, parsed.
+    pub segments: Vec<Segment>,
+    /// Arguments sent in the query string on body methods.
+    pub query: Vec<String>,
+    /// The MCP tool definition (name, title, description, schema, annotations).
+    pub tool: Tool,
+    validator: jsonschema::Validator,
+}
+
+impl ToolEntry {
+    /// The tool's name (the operationId).
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    /// True when the annotations say the tool only reads.
+    pub fn read_only(&self) -> bool {
+        self.tool
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            .unwrap_or(false)
+    }
+
+    /// The argument names of the input schema, required ones first.
+    pub fn argument_names(&self) -> Vec<(String, bool)> {
+        let required: Vec<&str> = self
+            .tool
+            .input_schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let mut names: Vec<(String, bool)> = self
+            .tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .map(|p| {
+                p.keys()
+                    .map(|k| (k.clone(), required.contains(&k.as_str())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort_by_key(|(_, req)| !*req);
+        names
+    }
+}
+
+/// All tools of all toolsets, sorted by name.
+#[derive(Debug)]
+pub struct Catalog {
+    toolsets: Vec<Toolset>,
+    entries: Vec<Arc<ToolEntry>>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Catalog {
+    /// Loads the embedded catalog.
+    pub fn embedded() -> Result<Self, CatalogError> {
+        Self::from_sources(TOOLSET_FILES)
+    }
+
+    /// Loads a catalog from `(file name, JSON text)` pairs.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Self, CatalogError> {
+        let mut toolsets = Vec::new();
+        let mut entries = Vec::new();
+        for (file, text) in sources {
+            let invalid = |reason: String| CatalogError::Invalid {
+                file: (*file).to_owned(),
+                reason,
+            };
+            let parsed: ToolsetFile =
+                serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+            let mut names = Vec::new();
+            for e in parsed.tools {
+                names.push(e.name.clone());
+                entries.push(Arc::new(build_entry(&parsed.toolset, e).map_err(&invalid)?));
+            }
+            names.sort();
+            toolsets.push(Toolset {
+                name: parsed.toolset,
+                title: parsed.title,
+                description: parsed.description,
+                default: parsed.default,
+                tools: names,
+            });
+        }
+        toolsets.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
+        let mut by_name = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if by_name.insert(e.tool.name.to_string(), i).is_some() {
+                return Err(CatalogError::Invalid {
+                    file: e.toolset.clone(),
+                    reason: format!("duplicate tool name {}", e.tool.name),
+                });
+            }
+        }
+        Ok(Self {
+            toolsets,
+            entries,
+            by_name,
+        })
+    }
+
+    /// Every toolset, sorted by name.
+    pub fn toolsets(&self) -> &[Toolset] {
+        &self.toolsets
+    }
+
+    /// Every entry, sorted by name.
+    pub fn entries(&self) -> &[Arc<ToolEntry>] {
+        &self.entries
+    }
+
+    /// The entry called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<ToolEntry>> {
+        self.by_name.get(name).map(|&i| &self.entries[i])
+    }
+}
+
+fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
+    let at = |msg: String| format!("tool {}: {msg}", e.name);
+    let segments = parse_path(&e.path).map_err(at)?;
+    let schema_value = serde_json::Value::Object(e.input_schema.clone());
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema_value)
+        .map_err(|err| at(format!("invalid inputSchema: {err}")))?;
+    let a = e.annotations;
+    let annotations = ToolAnnotations::with_title(e.title.clone())
+        .read_only(a.read_only_hint)
+        .destructive(a.destructive_hint)
+        .idempotent(a.idempotent_hint)
+        .open_world(a.open_world_hint);
+    let tool = Tool::new(e.name.clone(), e.description, Arc::new(e.input_schema))
+        .with_title(e.title)
+        .with_annotations(annotations);
+    Ok(ToolEntry {
+        toolset: toolset.to_owned(),
+        method: e.method,
+        path: e.path,
+        segments,
+        query: e.query,
+        tool,
+        validator,
+    })
+}
+
+/// Parses `/v2/teams/{teamId}/runs` into segments; `{teamId}` → `team_id`, `{*}` → `path`.
+pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("path {path} must start with /"));
+    }
+    path.split('/')
+        .skip(1)
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) if !name.is_empty() => Ok(Segment::Param {
+                    arg: match name {
+                        "teamId" => "team_id".to_owned(),
+                        "*" => "path".to_owned(),
+                        other => other.to_owned(),
+                    },
+                    name: name.to_owned(),
+                }),
+                Some(_) => Err(format!("empty parameter in {path}")),
+                None if seg.contains(['{', '}']) => Err(format!("bad segment {seg} in {path}")),
+                None => Ok(Segment::Literal(seg.to_owned())),
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_loads() {
+        let c = Catalog::embedded().expect("catalog loads");
+        assert!(c.get("getRun").is_some());
+        assert!(c.get("createAgent").is_some());
+        let names: Vec<&str> = c.entries().iter().map(|e| e.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn paths_parse_with_team_and_wildcard() {
+        let segs = parse_path("/v2/teams/{teamId}/skills/{skill_id}/files/{*}").expect("parses");
+        let args: Vec<&str> = segs
+            .iter()
+            .filter_map(|s| match s {
+                Segment::Param { arg, .. } => Some(arg.as_str()),
+                Segment::Literal(_) => None,
+            })
+            .collect();
+        assert_eq!(args, ["team_id", "skill_id", "path"]);
+        assert!(parse_path("v2/x").is_err());
+        assert!(parse_path("/v2/{}").is_err());
+    }
+
+    #[test]
+    fn bad_files_are_rejected_with_the_file_name() {
+        let err =
+            Catalog::from_sources(&[("tools/x.json", "{\"toolset\":1}")]).expect_err("must fail");
+        assert!(err.to_string().contains("tools/x.json"));
+    }
+}
