@@ -1,0 +1,266 @@
+//! In-memory Duvo API emulator (axum) for `--demo` and tests.
+//!
+//! Implements the core Duvo Public API v2 operations (teams/profile, Assignments, revisions,
+//! Jobs with a simulated lifecycle, queues/cases, skills, schedules) with spec-exact shapes,
+//! plus rate limiting, `Idempotency-Key` replay and test hooks under `/_emulator`
+//! (see `control.rs`). Behaviour of Jobs and their trigger words: see `runs.rs`.
+//!
+//! Keys: `Authorization: Bearer <key>`; any key starting with `dv_` belongs to the default team
+//! ([`DEMO_TEAM_ID`], "Acme Operations") except [`OTHER_TEAM_KEY`] ([`OTHER_TEAM_ID`]). A
+//! `{teamId}` path segment of another team → 403; an item (agent, run, queue…) of another team
+//! → 404, as if it did not exist.
+
+mod agents;
+mod auth;
+mod control;
+mod errors;
+mod misc;
+mod model;
+mod queues;
+mod runs;
+mod script;
+mod seed;
+mod state;
+mod validate;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use errors::ApiError;
+use state::AppState;
+
+/// API key of the default team (any other `dv_…` key works too).
+pub const DEMO_API_KEY: &str = "dv_demo_key_0123456789abcdef";
+/// Fixed id of the default team ("Acme Operations").
+pub const DEMO_TEAM_ID: &str = "3b6f2a4e-1c8d-4e5f-9a7b-2d4c6e8f0a1b";
+/// Fixed id of a second team ("Globex Logistics"), for 403/isolation tests.
+pub const OTHER_TEAM_ID: &str = "7c1e9d2b-5a3f-4b8e-8d6c-0f2a4b6c8e1d";
+/// API key of the second team.
+pub const OTHER_TEAM_KEY: &str = "dv_other_team_key_0000";
+
+/// Emulator settings.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Multiplier on every simulated duration of the Job lifecycle (1.0 = lifelike, seconds per step; 0.01 for tests).
+    pub time_scale: f64,
+    /// Requests per minute allowed per API key before 429 (default 300).
+    pub rate_limit_per_minute: u32,
+    /// Seed the realistic sample data (default true).
+    pub seed: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            rate_limit_per_minute: 300,
+            seed: true,
+        }
+    }
+}
+
+/// A running emulator bound to a TCP listener.
+pub struct RunningEmulator {
+    base_url: String,
+    state: Arc<AppState>,
+    shutdown_tx: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningEmulator {
+    /// Base URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The default team's API key ([`DEMO_API_KEY`]).
+    pub fn demo_key(&self) -> &str {
+        DEMO_API_KEY
+    }
+
+    /// Stop accepting requests, wait (up to 5 s) for in-flight ones, and cancel all Job tasks.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+        abort_jobs(&self.state);
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        abort_jobs(&self.state);
+    }
+}
+
+fn abort_jobs(state: &AppState) {
+    let mut store = state.store();
+    for run in &mut store.runs {
+        if let Some(h) = run.task.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Start the emulator on `listener` (bound by the caller, e.g. 127.0.0.1:0) in a background tokio task.
+pub async fn start(
+    listener: tokio::net::TcpListener,
+    config: EmulatorConfig,
+) -> anyhow::Result<RunningEmulator> {
+    let mut addr = listener.local_addr()?;
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        _ => {}
+    }
+    let state = Arc::new(AppState::new(config));
+    let app = build_router(Arc::clone(&state));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "emulator server stopped with an error");
+        }
+    });
+    tracing::debug!(%addr, "emulator listening");
+    Ok(RunningEmulator {
+        base_url: format!("http://{addr}"),
+        state,
+        shutdown_tx: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// The axum router over a fresh state (for in-process use).
+pub fn router(config: EmulatorConfig) -> Router {
+    build_router(Arc::new(AppState::new(config)))
+}
+
+/// 200 JSON response.
+pub(crate) fn ok(v: Value) -> Response {
+    (StatusCode::OK, axum::Json(v)).into_response()
+}
+
+/// 201 JSON response.
+pub(crate) fn created(v: Value) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("No route for {}", uri.path()),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("Method {method} is not allowed on {}", uri.path()),
+    )
+    .into_response()
+}
+
+fn build_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        // Team
+        .route("/v2/teams", get(misc::list_my_teams))
+        .route("/v2/teams/{teamId}", get(misc::get_team))
+        .route("/v2/profile", get(misc::get_profile))
+        // Assignments and revisions
+        .route(
+            "/v2/teams/{teamId}/agents",
+            get(agents::list_agents).post(agents::create_agent),
+        )
+        .route(
+            "/v2/agents/{agent_id}",
+            get(agents::get_agent)
+                .patch(agents::update_agent)
+                .delete(agents::delete_agent),
+        )
+        .route(
+            "/v2/agents/{agent_id}/revisions",
+            get(agents::list_revisions).post(agents::create_revision),
+        )
+        .route(
+            "/v2/agents/{agent_id}/revisions/{build_id}",
+            get(agents::get_revision),
+        )
+        .route("/v2/agents/{agent_id}/schedules", get(misc::list_schedules))
+        // Jobs
+        .route(
+            "/v2/teams/{teamId}/runs",
+            get(runs::list_runs).post(runs::start_run),
+        )
+        .route("/v2/runs/{run_id}", get(runs::get_run))
+        .route(
+            "/v2/runs/{run_id}/messages",
+            get(runs::list_messages).post(runs::post_message),
+        )
+        .route(
+            "/v2/runs/{run_id}/human-requests/{request_id}/respond",
+            post(runs::respond_handler),
+        )
+        .route("/v2/runs/{run_id}/stop", post(runs::stop_run))
+        // Queues, cases, skills
+        .route("/v2/teams/{teamId}/queues", get(queues::list_queues))
+        .route("/v2/queues/{queue_id}", get(queues::get_queue))
+        .route("/v2/queues/{queue_id}/cases", get(queues::list_cases))
+        .route("/v2/teams/{teamId}/skills", get(misc::list_skills))
+        // Test hooks
+        .route(
+            "/_emulator/faults",
+            get(control::list_faults)
+                .post(control::add_fault)
+                .delete(control::clear_faults),
+        )
+        .route(
+            "/_emulator/requests",
+            get(control::list_requests).delete(control::clear_requests),
+        )
+        .route("/_emulator/webhooks", get(control::list_webhooks))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::api_middleware,
+        ))
+        .with_state(state)
+}
