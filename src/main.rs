@@ -1,0 +1,175 @@
+//! `duvo-mcp`: the command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use duvo_mcp::catalog::Catalog;
+use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
+use duvo_mcp::config::{ConnectionArgs, FilterArgs, parse_base_url};
+use duvo_mcp::server::{DuvoServer, ServerState};
+use duvo_mcp::{cli_tools, emulator, transport};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// MCP server for the Duvo Public API.
+#[derive(Parser, Debug)]
+#[command(name = "duvo-mcp", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve MCP over stdio (the default).
+    Stdio {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Run the Duvo API emulator alone; prints its base URL and a demo key on stderr.
+    Emulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8900")]
+        listen: SocketAddr,
+        /// Multiplier on simulated Job durations (1.0 lifelike, 0.01 for tests).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Requests per minute per key before 429.
+        #[arg(long, default_value_t = 300)]
+        rate_limit: u32,
+    },
+    /// Print the effective tool list (after the filters).
+    Tools {
+        /// Full JSON: name, toolset, title, description, annotations, input schema.
+        #[arg(long)]
+        json: bool,
+        /// Tools and bytes of `tools/list` JSON per toolset.
+        #[arg(long, conflicts_with = "json")]
+        stats: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(cli));
+    // A blocking stdin read cannot be cancelled: leave without waiting for it.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("duvo-mcp: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DUVO_MCP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,duvo_mcp=info"));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Stdio {
+        connection: ConnectionArgs::default(),
+        filter: FilterArgs::default(),
+    }) {
+        Command::Stdio { connection, filter } => serve_stdio(connection, filter).await,
+        Command::Emulator {
+            listen,
+            time_scale,
+            rate_limit,
+        } => run_emulator(listen, time_scale, rate_limit).await,
+        Command::Tools {
+            json,
+            stats,
+            filter,
+        } => {
+            let catalog = Catalog::embedded()?;
+            let enabled = catalog.select(&filter.selection()?)?;
+            let text = if json {
+                cli_tools::json(&enabled)?
+            } else if stats {
+                cli_tools::stats(&catalog, &enabled)?
+            } else {
+                cli_tools::table(&enabled)
+            };
+            cli_tools::write_stdout(&text)
+        }
+    }
+}
+
+async fn serve_stdio(connection: ConnectionArgs, filter: FilterArgs) -> anyhow::Result<()> {
+    let catalog = Catalog::embedded()?;
+    let enabled = catalog.select(&filter.selection()?)?;
+    let mut _demo = None;
+    let (client_config, team_id) = if connection.demo {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the demo emulator")?;
+        let emu = emulator::start(listener, emulator::EmulatorConfig::default()).await?;
+        tracing::info!(
+            base_url = emu.base_url(),
+            "demo mode: using the built-in Duvo emulator"
+        );
+        let config = ClientConfig::new(
+            parse_base_url(emu.base_url())?,
+            Some(ApiKey::new(emu.demo_key())),
+        );
+        _demo = Some(emu);
+        (config, Some(emulator::DEMO_TEAM_ID.to_owned()))
+    } else {
+        let c = connection.resolve()?;
+        (c.client, c.team_id)
+    };
+    let client = DuvoClient::new(client_config)?;
+    let state = ServerState::new(enabled, client, team_id);
+    tracing::info!(
+        tools = state.enabled.entries().len(),
+        "duvo-mcp serving MCP on stdio"
+    );
+    transport::stdio::serve(DuvoServer::new(Arc::new(state))).await
+}
+
+async fn run_emulator(listen: SocketAddr, time_scale: f64, rate_limit: u32) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let config = emulator::EmulatorConfig {
+        time_scale,
+        rate_limit_per_minute: rate_limit,
+        ..emulator::EmulatorConfig::default()
+    };
+    let emu = emulator::start(listener, config).await?;
+    eprintln!("Duvo emulator listening on {}", emu.base_url());
+    eprintln!("  DUVO_API_BASE_URL={}", emu.base_url());
+    eprintln!(
+        "  DUVO_API_KEY={}   (demo key; any dv_… key works)",
+        emu.demo_key()
+    );
+    eprintln!("  team: {}", emulator::DEMO_TEAM_ID);
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    emu.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The team behind `{teamId}`: configured, or resolved once per key with `GET /v2/teams`.
+
+use crate::client::{ApiBody, ApiKey, ApiRequest, DuvoClient, request::Method};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Resolves and caches the team of each API key.
+#[derive(Debug, Default)]
+pub struct TeamResolver {
+    configured: Option<String>,
+    resolved: Mutex<HashMap<u64, String>>,
+}
+
+impl TeamResolver {
+    /// A resolver that answers `configured` when set, else asks Duvo once per key.
+    pub fn new(configured: Option<String>) -> Self {
+        Self {
+            configured: configured.filter(|t| !t.trim().is_empty()),
+            resolved: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The team for calls made with `key` (`None` = the server's key).
+    pub async fn team_for(
+        &self,
+        client: &DuvoClient,
+        key: Option<&ApiKey>,
+    ) -> Result<String, String> {
+        if let Some(team) = &self.configured {
+            return Ok(team.clone());
+        }
+        let fingerprint = key.map(ApiKey::fingerprint).unwrap_or(0);
+        if let Some(team) = self.lock().get(&fingerprint) {
+            return Ok(team.clone());
+        }
+        let req = ApiRequest::new(Method::Get, "/v2/teams");
+        let resp = match key {
+            Some(k) => client.send_as(k, &req).await,
+            None => client.send(&req).await,
+        }
+        .map_err(|e| format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id"))?;
+        let team = single_team(&resp.body)?;
+        self.lock().insert(fingerprint, team.clone());
+        Ok(team)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, String>> {
+        self.resolved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Picks the one team out of a `listMyTeams` answer, or says why it can't.
+fn single_team(body: &ApiBody) -> Result<String, String> {
+    let ApiBody::Json(v) = body else {
+        return Err("listMyTeams returned no JSON; set DUVO_TEAM_ID".into());
+    };
+    let teams: Vec<(&str, &str)> = v
+        .get("teams")
+        .and_then(|t| t.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| {
+                    Some((
+                        t.get("id")?.as_str()?,
+                        t.get("name").and_then(|n| n.as_str()).unwrap_or(""),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match teams.as_slice() {
+        [(id, _)] => Ok((*id).to_owned()),
+        [] => Err("the API key sees no team; check DUVO_API_KEY or set DUVO_TEAM_ID".into()),
+        many => Err(format!(
+            "the API key sees {} teams ({}); set DUVO_TEAM_ID to one of them or pass team_id",
+            many.len(),
+            many.iter()
+                .map(|(id, name)| format!("{name} = {id}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn one_team_is_picked_many_are_ambiguous() {
+        let one = ApiBody::Json(json!({"teams": [{"id": "t1", "name": "A"}]}));
+        assert_eq!(single_team(&one).as_deref(), Ok("t1"));
+        let two =
+            ApiBody::Json(json!({"teams": [{"id": "t1", "name": "A"}, {"id": "t2", "name": "B"}]}));
+        let err = single_team(&two).expect_err("ambiguous");
+        assert!(err.contains("DUVO_TEAM_ID") && err.contains("t2"));
+        let none = ApiBody::Json(json!({"teams": []}));
+        assert!(single_team(&none).is_err());
+    }
+}

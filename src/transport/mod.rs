@@ -1,0 +1,3 @@
+//! Transports that carry MCP to the handler.
+
+pub mod stdio;

@@ -1,0 +1,104 @@
+//! The command line: `tools`, filters, configuration errors.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_duvo-mcp"));
+    cmd.args(args)
+        .env_remove("DUVO_TOOLSETS")
+        .env_remove("DUVO_TOOLS")
+        .env_remove("DUVO_EXCLUDE_TOOLS")
+        .env_remove("DUVO_READ_ONLY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run duvo-mcp")
+}
+
+fn tools_json(args: &[&str], env: &[(&str, &str)]) -> Vec<Value> {
+    let mut all = vec!["tools", "--json"];
+    all.extend_from_slice(args);
+    let out = run(&all, env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .expect("JSON")
+        .as_array()
+        .cloned()
+        .expect("array")
+}
+
+fn names(tools: &[Value]) -> Vec<String> {
+    tools
+        .iter()
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn tools_json_lists_name_toolset_annotations_and_schema() {
+    let tools = tools_json(&[], &[]);
+    assert!(names(&tools).contains(&"startRun".to_owned()));
+    for t in &tools {
+        assert!(t["toolset"].is_string() && t["title"].is_string(), "{t}");
+        assert!(t["annotations"]["readOnlyHint"].is_boolean(), "{t}");
+        assert_eq!(t["inputSchema"]["type"], "object", "{t}");
+    }
+}
+
+#[test]
+fn filters_apply_from_flags_and_environment() {
+    let jobs = tools_json(&["--toolsets", "jobs"], &[]);
+    assert!(jobs.iter().all(|t| t["toolset"] == "jobs"));
+    let ro = tools_json(&["--read-only"], &[]);
+    assert!(!ro.is_empty());
+    assert!(ro.iter().all(|t| t["annotations"]["readOnlyHint"] == true));
+    let env_ro = tools_json(&[], &[("DUVO_READ_ONLY", "true")]);
+    assert_eq!(names(&env_ro), names(&ro));
+    let excluded = tools_json(&["--exclude-tools", "getRun"], &[]);
+    assert!(!names(&excluded).contains(&"getRun".to_owned()));
+    let flag_wins = tools_json(&["--toolsets", "assignments"], &[("DUVO_TOOLSETS", "jobs")]);
+    assert!(flag_wins.iter().all(|t| t["toolset"] == "assignments"));
+}
+
+#[test]
+fn unknown_names_stop_with_the_valid_list() {
+    let out = run(&["tools", "--toolsets", "jobz"], &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("jobz") && err.contains("jobs"), "{err}");
+    let out = run(&["stdio", "--tools", "getRunn", "--demo"], &[]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("getRun"));
+}
+
+#[test]
+fn table_and_stats_are_printed() {
+    let out = run(&["tools"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("startRun") && text.contains("tools"),
+        "{text}"
+    );
+    let out = run(&["tools", "--stats"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("jobs") && text.contains("total"), "{text}");
+}
+
+#[test]
+fn bad_base_url_is_rejected() {
+    let out = run(
+        &["stdio"],
+        &[
+            ("DUVO_API_KEY", "dv_x"),
+            ("DUVO_API_BASE_URL", "ftp://nope"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DUVO_API_BASE_URL"));
+}
