@@ -102,3 +102,16 @@ fn bad_base_url_is_rejected() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("DUVO_API_BASE_URL"));
 }
+
+#[test]
+fn readme_lists_every_tool() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let tools = tools_json(&["--toolsets", "all"], &[]);
+    for name in names(&tools) {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not list the tool {name}"
+        );
+    }
+}
