@@ -6,7 +6,7 @@
 //! bounds, defaults and required-ness (OpenAPI `nullable` = JSON Schema type + `null`), carry the
 //! per-method annotations, and describe itself in its own words.
 //!
-//! The spec is read from `tests/data/openapi.json` (a byte-for-byte copy kept in the repo), or from
+//! The spec is read from `spec/openapi.json` (a byte-for-byte copy kept in the repo), or from
 //! `../shared/duvo-api/openapi.json` when the copy is missing. Uses only `serde_json` and std.
 
 use serde_json::{Map, Value, json};
@@ -84,7 +84,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn repo_spec_path() -> PathBuf {
-    manifest_dir().join("tests/data/openapi.json")
+    manifest_dir().join("spec/openapi.json")
 }
 
 fn shared_spec_path() -> PathBuf {
@@ -96,7 +96,7 @@ fn load_spec() -> Value {
         .into_iter()
         .find(|p| p.is_file())
         .expect(
-            "no OpenAPI spec: expected tests/data/openapi.json or ../shared/duvo-api/openapi.json",
+            "no OpenAPI spec: expected spec/openapi.json or ../shared/duvo-api/openapi.json",
         );
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
@@ -1235,7 +1235,7 @@ fn spec_copy_is_present_and_identical_to_shared() {
         let (a, b) = (fs::read(&repo).unwrap(), fs::read(&shared).unwrap());
         assert!(
             a == b,
-            "tests/data/openapi.json differs from {}: refresh the copy",
+            "spec/openapi.json differs from {}: refresh the copy",
             shared.display()
         );
     }
