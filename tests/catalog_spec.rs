@@ -6,8 +6,14 @@
 //! bounds, defaults and required-ness (OpenAPI `nullable` = JSON Schema type + `null`), carry the
 //! per-method annotations, and describe itself in its own words.
 //!
+//! Coverage: every spec operation is in the catalog or listed with a reason in
+//! `spec/excluded-operations.json`; operations Duvo documents but the spec lacks are listed in
+//! `EXTRA_OPERATIONS` and checked against a hand-written expectation. Budget: the default
+//! toolsets must fit the context budget of a `tools/list` answer.
+//!
 //! The spec is read from `spec/openapi.json` (a byte-for-byte copy kept in the repo), or from
-//! `../shared/duvo-api/openapi.json` when the copy is missing. Uses only `serde_json` and std.
+//! `../shared/duvo-api/openapi.json` when the copy is missing. The checker uses only
+//! `serde_json` and std; the budget and embedding tests load the crate's own catalog.
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +21,54 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Tools whose annotations deliberately differ from the per-method rule: (tool name, reason).
-const ANNOTATION_EXCEPTIONS: &[(&str, &str)] = &[];
+const ANNOTATION_EXCEPTIONS: &[(&str, &str)] = &[
+    (
+        "bulkDeleteCases",
+        "a POST that deletes Cases (and interrupts their Jobs): destructive",
+    ),
+    (
+        "checkMcpOAuth",
+        "a POST that only asks an MCP server about OAuth support; the spec says it performs no writes",
+    ),
+    (
+        "createSkill",
+        "an upsert by name: replaces a team Skill of the same name (destructive), and repeating it \
+         leaves the same Skill (idempotent)",
+    ),
+    (
+        "moveAgent",
+        "moves the Assignment (and, with bypass_standalone_gate, its queues and peers) out of the \
+         team; a team-scoped key cannot bring it back: destructive",
+    ),
+    (
+        "movePulseDashboard",
+        "a POST that deletes the dashboard's chat history and older versions: destructive",
+    ),
+    (
+        "probeMcpServer",
+        "a POST that only lists an MCP server's tools; the spec says it performs no writes",
+    ),
+    (
+        "replaceEvalRubrics",
+        "a PUT that replaces the whole custom rubric set; rubrics left out are deleted: destructive",
+    ),
+    (
+        "replaceRevisionIntegrationQueues",
+        "a PUT that replaces the slot's queue links; queues left out are unlinked: destructive",
+    ),
+    (
+        "searchCases",
+        "a POST only because the filters travel in the body; it only reads",
+    ),
+    (
+        "updateSkillFile",
+        "a PUT that overwrites a Skill file in place with no way back: destructive",
+    ),
+    (
+        "uploadSkill",
+        "an upsert by the SKILL.md name, like createSkill: destructive and idempotent",
+    ),
+];
 
 /// Places where a tool's input schema is deliberately looser than the spec, to save the model's
 /// context: (tool name, JSON pointer into the tool's `inputSchema`, reason). At and below such a
@@ -24,8 +77,8 @@ const ANNOTATION_EXCEPTIONS: &[(&str, &str)] = &[];
 const SCHEMA_RELAXATIONS: &[(&str, &str, &str)] = &[
     (
         "createAgent",
-        "/properties/build/properties/config/properties/data/properties/input/anyOf/1/items/properties/content/anyOf/1/items",
-        "message content parts are summarised in the description instead of a three-way union",
+        "/properties/build/properties/config/properties/data/properties/input/anyOf/1/items",
+        "instructions are nearly always plain text; the message form is summarised in the description",
     ),
     (
         "createAgent",
@@ -34,15 +87,84 @@ const SCHEMA_RELAXATIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "createRevision",
-        "/properties/config/properties/data/properties/input/anyOf/1/items/properties/content/anyOf/1/items",
-        "message content parts are summarised in the description instead of a three-way union",
+        "/properties/config/properties/data/properties/input/anyOf/1/items",
+        "instructions are nearly always plain text; the message form is summarised in the description",
     ),
     (
         "createRevision",
         "/properties/config/properties/data/properties/options",
         "rarely used runtime options are summarised in the description",
     ),
+    (
+        "probeMcpServer",
+        "/properties/integration_slug",
+        "an 81-value enum of catalog slugs (~1.3 KB); the description gives examples and the API \
+         rejects unknown slugs",
+    ),
 ];
+
+/// Operations Duvo documents that the spec lacks: (tool name, method, path, source). Each one's
+/// request is checked against `extra_operation_spec`, a hand-written OpenAPI operation.
+const EXTRA_OPERATIONS: &[(&str, &str, &str, &str)] = &[
+    (
+        "finalizeComposioOAuth",
+        "POST",
+        "/v2/teams/{teamId}/connections/composio/finalize",
+        "https://docs.duvo.ai/api-reference/connections/connect-composio-integration (API.md §7.9)",
+    ),
+    (
+        "startComposioOAuth",
+        "POST",
+        "/v2/teams/{teamId}/connections/composio/start",
+        "https://docs.duvo.ai/api-reference/connections/start-composio-connection (API.md §7.9)",
+    ),
+];
+
+/// The hand-written spec of an `EXTRA_OPERATIONS` entry, as an OpenAPI 3 operation object.
+fn extra_operation_spec(name: &str) -> Option<Value> {
+    let team =
+        json!([{"in": "path", "name": "teamId", "required": true, "schema": {"type": "string"}}]);
+    let body = |properties: Value, required: Value| {
+        json!({"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "properties": properties, "required": required
+        }}}})
+    };
+    let (properties, required) = match name {
+        "startComposioOAuth" => (
+            json!({
+                "auth_config_id": {"type": "string", "minLength": 1},
+                "callback_url": {"type": "string", "format": "uri"},
+                "auth_scheme": {"type": "string"},
+                "auth_fields": {"type": "object"}
+            }),
+            json!(["auth_config_id", "callback_url"]),
+        ),
+        "finalizeComposioOAuth" => (
+            json!({
+                "app": {"type": "string"},
+                "integration_name": {"type": "string"},
+                "connected_account_id": {"type": "string"}
+            }),
+            json!(["app", "integration_name", "connected_account_id"]),
+        ),
+        _ => return None,
+    };
+    Some(json!({
+        "operationId": name,
+        "parameters": team,
+        "requestBody": body(properties, required)
+    }))
+}
+
+/// `spec/excluded-operations.json`: spec operations deliberately not in the catalog.
+const EXCLUDED_FILE: &str = "spec/excluded-operations.json";
+
+/// The context budget of the default tool list: tools and bytes of `tools/list`, including the
+/// always-listed meta tools, which get a fixed reserve.
+const MAX_DEFAULT_TOOLS: usize = 40;
+const MAX_DEFAULT_LIST_BYTES: usize = 32_000;
+const META_TOOLS: usize = 2;
+const META_TOOLS_RESERVED_BYTES: usize = 2_500;
 
 const FILE_KEYS: &[&str] = &["toolset", "title", "description", "default", "tools"];
 const ENTRY_KEYS: &[&str] = &[
@@ -52,8 +174,16 @@ const ENTRY_KEYS: &[&str] = &[
     "method",
     "path",
     "query",
+    "multipart",
+    "empty_body",
     "annotations",
     "inputSchema",
+];
+const OPTIONAL_ENTRY_KEYS: &[&str] = &["query", "multipart", "empty_body"];
+/// The arguments of a multipart upload that carry the file, and their schemas.
+const UPLOAD_ARGS: &[(&str, &str)] = &[
+    ("file_name", r#"{"type": "string", "minLength": 1}"#),
+    ("content_base64", r#"{"type": "string"}"#),
 ];
 const HINTS: &[&str] = &[
     "readOnlyHint",
@@ -95,9 +225,7 @@ fn load_spec() -> Value {
     let path = [repo_spec_path(), shared_spec_path()]
         .into_iter()
         .find(|p| p.is_file())
-        .expect(
-            "no OpenAPI spec: expected spec/openapi.json or ../shared/duvo-api/openapi.json",
-        );
+        .expect("no OpenAPI spec: expected spec/openapi.json or ../shared/duvo-api/openapi.json");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
@@ -749,7 +877,7 @@ fn check_entry(
     let Some(obj) = entry.as_object() else {
         return vec![format!("{who}: entry is not an object")];
     };
-    errs.extend(key_order_errors(obj, ENTRY_KEYS, &["query"], who));
+    errs.extend(key_order_errors(obj, ENTRY_KEYS, OPTIONAL_ENTRY_KEYS, who));
     let name = obj.get("name").and_then(Value::as_str).unwrap_or_default();
     if name.is_empty() {
         errs.push(format!("{who}: `name` must be a non-empty string"));
@@ -801,6 +929,17 @@ fn check_entry(
             }
         }
     }
+
+    if so.op.get("deprecated") == Some(&Value::Bool(true)) && !description.starts_with("Deprecated")
+    {
+        errs.push(format!(
+            "{who}: the spec marks {method} {path} deprecated; start `description` with \"Deprecated: use …\""
+        ));
+    }
+
+    // multipart and empty_body
+    let (body_errs, upload) = body_shape_errors(obj, &so, spec, method, who);
+    errs.extend(body_errs);
 
     // annotations
     match obj.get("annotations").and_then(Value::as_object) {
@@ -955,6 +1094,24 @@ fn check_entry(
         let req = so.body_required.contains(n);
         wanted.push((n.clone(), "a body field".into(), cands.clone(), req));
     }
+    let upload_schemas: Vec<(&str, Value)> = UPLOAD_ARGS
+        .iter()
+        .map(|(n, s)| {
+            (
+                *n,
+                serde_json::from_str(s).expect("UPLOAD_ARGS schema is JSON"),
+            )
+        })
+        .collect();
+    if let Some(up) = &upload {
+        for (n, s) in &upload_schemas {
+            wanted.push((n.to_string(), "the multipart file".into(), vec![s], true));
+        }
+        for (n, s, req) in &up.text_fields {
+            let cand = s.unwrap_or(&string_schema);
+            wanted.push((n.clone(), "a multipart text field".into(), vec![cand], *req));
+        }
+    }
     let mut expected: BTreeMap<String, (String, Vec<&Value>, bool)> = BTreeMap::new();
     for (arg, from, cands, req) in wanted {
         if let Some((prev, _, _)) = expected.get(&arg) {
@@ -1086,6 +1243,126 @@ fn check_entry(
     errs
 }
 
+/// What a `multipart` entry sends besides the file: (text field, its spec schema when the spec
+/// declares the form, required).
+struct Upload<'a> {
+    text_fields: Vec<(String, Option<&'a Value>, bool)>,
+}
+
+/// Checks `multipart` and `empty_body` against the spec's request body. A multipart operation
+/// whose spec declares no request body (a spec defect, see API.md §7.5 and §7.10) is taken on
+/// trust for its form field names.
+fn body_shape_errors<'a>(
+    obj: &Map<String, Value>,
+    so: &SpecOp<'a>,
+    spec: &'a Value,
+    method: &str,
+    who: &str,
+) -> (Vec<String>, Option<Upload<'a>>) {
+    let mut errs = Vec::new();
+    let body = so.op.get("requestBody").map(|b| deref(spec, b));
+    let content = body
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object);
+    let json_body = content.and_then(|c| c.iter().find(|(ct, _)| ct.contains("json")));
+    let form = content
+        .and_then(|c| c.get("multipart/form-data"))
+        .and_then(|c| c.get("schema"))
+        .map(|s| deref(spec, s));
+    let is_body_method = BODY_METHODS.contains(&method);
+    let mut upload = None;
+    if let Some(m) = obj.get("multipart") {
+        let empty = Map::new();
+        let mo = m.as_object().unwrap_or_else(|| {
+            errs.push(format!("{who}: `multipart` must be an object"));
+            &empty
+        });
+        errs.extend(key_order_errors(
+            mo,
+            &["file_field", "text_fields"],
+            &["text_fields"],
+            &format!("{who}: multipart"),
+        ));
+        let file_field = non_empty_str(mo.get("file_field"));
+        if file_field.is_none() {
+            errs.push(format!(
+                "{who}: multipart.file_field must be a non-empty string"
+            ));
+        }
+        let text: Vec<&str> = match mo.get("text_fields") {
+            None => Vec::new(),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+                a.iter().filter_map(Value::as_str).collect()
+            }
+            Some(_) => {
+                errs.push(format!(
+                    "{who}: multipart.text_fields must be an array of strings"
+                ));
+                Vec::new()
+            }
+        };
+        if !is_body_method {
+            errs.push(format!(
+                "{who}: `multipart` is only for POST/PUT/PATCH tools"
+            ));
+        }
+        if json_body.is_some() {
+            errs.push(format!(
+                "{who}: `multipart` on an operation whose spec body is JSON"
+            ));
+        }
+        let form_props = form
+            .and_then(|f| f.get("properties"))
+            .and_then(Value::as_object);
+        let form_required = form.and_then(|f| f.get("required"));
+        let mut text_fields = Vec::new();
+        for t in &text {
+            if UPLOAD_ARGS.iter().any(|(n, _)| n == t) {
+                errs.push(format!(
+                    "{who}: multipart.text_fields names `{t}`, which carries the file"
+                ));
+            }
+            let declared = form_props.and_then(|p| p.get(*t));
+            if form.is_some() && declared.is_none() {
+                errs.push(format!(
+                    "{who}: multipart.text_fields names `{t}`, which the spec's form lacks"
+                ));
+            }
+            let req = string_set(form_required).contains(&json!(t).to_string());
+            text_fields.push((t.to_string(), declared, req));
+        }
+        if let (Some(f), Some(_)) = (file_field, form)
+            && !form_props.is_some_and(|p| p.contains_key(f))
+        {
+            errs.push(format!(
+                "{who}: multipart.file_field `{f}` is not a field of the spec's form"
+            ));
+        }
+        upload = Some(Upload { text_fields });
+    }
+    match obj.get("empty_body") {
+        None => {}
+        Some(Value::Bool(true)) => {
+            let body_required = body
+                .and_then(|b| b.get("required"))
+                .and_then(Value::as_bool)
+                == Some(true);
+            if !is_body_method || upload.is_some() || json_body.is_none() || !body_required {
+                errs.push(format!(
+                    "{who}: `empty_body` is only for a JSON request body the spec requires"
+                ));
+            } else if !so.body_required.is_empty() {
+                errs.push(format!(
+                    "{who}: `empty_body` is pointless: the body always carries {:?}",
+                    so.body_required
+                ));
+            }
+        }
+        Some(_) => errs.push(format!("{who}: `empty_body` must be true or left out")),
+    }
+    (errs, upload)
+}
+
 fn check_catalog(files: &[(String, Value)], spec: &Value, rules: &Rules) -> Vec<String> {
     let mut errs = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
@@ -1198,6 +1475,155 @@ fn check_catalog(files: &[(String, Value)], spec: &Value, rules: &Rules) -> Vec<
     errs
 }
 
+/// The spec plus the hand-written `extras`, and what is wrong with the table.
+fn spec_with_extras(spec: &Value, extras: &[(&str, &str, &str, &str)]) -> (Value, Vec<String>) {
+    let mut full = spec.clone();
+    let mut errs = Vec::new();
+    for (name, method, path, source) in extras {
+        if source.trim().is_empty() {
+            errs.push(format!("EXTRA_OPERATIONS entry {name} needs a source"));
+        }
+        let m = method.to_ascii_lowercase();
+        if spec.pointer(&format!("/paths/{}/{m}", esc(path))).is_some() {
+            errs.push(format!(
+                "EXTRA_OPERATIONS: {method} {path} ({name}) is in the spec now; remove it from the table"
+            ));
+            continue;
+        }
+        let Some(op) = extra_operation_spec(name) else {
+            errs.push(format!(
+                "EXTRA_OPERATIONS: {name} has no hand-written expectation in extra_operation_spec"
+            ));
+            continue;
+        };
+        let Some(paths) = full.get_mut("paths").and_then(Value::as_object_mut) else {
+            errs.push("the spec has no `paths`".to_string());
+            break;
+        };
+        let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        if let Some(item) = item.as_object_mut() {
+            item.insert(m, op);
+        }
+    }
+    (full, errs)
+}
+
+const HTTP_METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "options", "head", "trace",
+];
+
+/// Every spec operation is in the catalog or excluded (not both), every exclusion names a spec
+/// operation and gives a reason, and every extra operation is in the catalog under its name.
+fn coverage_errors(
+    files: &[(String, Value)],
+    spec: &Value,
+    excluded: &Value,
+    extras: &[(&str, &str, &str, &str)],
+) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut catalogued: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (_, file) in files {
+        for t in file
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let field = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or_default();
+            catalogued.insert(
+                (
+                    field("method").to_ascii_uppercase(),
+                    field("path").to_string(),
+                ),
+                field("name").to_string(),
+            );
+        }
+    }
+    let mut excl: BTreeSet<(String, String)> = BTreeSet::new();
+    match excluded.as_array() {
+        None => errs.push(format!("{EXCLUDED_FILE}: must be an array")),
+        Some(items) => {
+            for (i, x) in items.iter().enumerate() {
+                let who = format!("{EXCLUDED_FILE}[{i}]");
+                let Some(o) = x.as_object() else {
+                    errs.push(format!("{who}: must be an object"));
+                    continue;
+                };
+                errs.extend(key_order_errors(
+                    o,
+                    &["method", "path", "reason"],
+                    &[],
+                    &who,
+                ));
+                let method = o.get("method").and_then(Value::as_str).unwrap_or_default();
+                let path = o.get("path").and_then(Value::as_str).unwrap_or_default();
+                if non_empty_str(o.get("reason")).is_none() {
+                    errs.push(format!(
+                        "{who}: `reason` must say why {method} {path} is left out"
+                    ));
+                }
+                let op = spec.pointer(&format!(
+                    "/paths/{}/{}",
+                    esc(path),
+                    method.to_ascii_lowercase()
+                ));
+                if method != method.to_ascii_uppercase() || op.is_none() {
+                    errs.push(format!(
+                        "{who}: the spec has no operation {method} {path} (methods are upper case)"
+                    ));
+                }
+                if !excl.insert((method.to_string(), path.to_string())) {
+                    errs.push(format!("{who}: {method} {path} is listed twice"));
+                }
+            }
+        }
+    }
+    for (path, item) in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for m in HTTP_METHODS {
+            let Some(op) = item.get(*m) else { continue };
+            let key = (m.to_ascii_uppercase(), path.clone());
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or("no operationId");
+            match (catalogued.get(&key), excl.contains(&key)) {
+                (Some(tool), true) => errs.push(format!(
+                    "{} {path} ({id}) is both in the catalog ({tool}) and in {EXCLUDED_FILE}",
+                    key.0
+                )),
+                (None, false) => errs.push(format!(
+                    "{} {path} ({id}) is neither in tools/*.json nor in {EXCLUDED_FILE}",
+                    key.0
+                )),
+                _ => {}
+            }
+        }
+    }
+    for (name, method, path, _) in extras {
+        match catalogued.get(&(method.to_string(), path.to_string())) {
+            Some(tool) if tool == name => {}
+            Some(tool) => errs.push(format!(
+                "EXTRA_OPERATIONS: {method} {path} is catalogued as {tool}, not {name}"
+            )),
+            None => errs.push(format!(
+                "EXTRA_OPERATIONS: {name} ({method} {path}) is not in tools/*.json"
+            )),
+        }
+    }
+    errs
+}
+
+fn load_excluded() -> Value {
+    let path = manifest_dir().join(EXCLUDED_FILE);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
 fn report(errs: &[String]) {
     if !errs.is_empty() {
         panic!(
@@ -1243,9 +1669,205 @@ fn spec_copy_is_present_and_identical_to_shared() {
 
 #[test]
 fn catalog_matches_spec() {
-    let spec = load_spec();
+    let (spec, mut errs) = spec_with_extras(&load_spec(), EXTRA_OPERATIONS);
     let files = load_catalog();
-    report(&check_catalog(&files, &spec, &RULES));
+    errs.extend(check_catalog(&files, &spec, &RULES));
+    report(&errs);
+}
+
+#[test]
+fn catalog_covers_every_spec_operation() {
+    let spec = load_spec();
+    report(&coverage_errors(
+        &load_catalog(),
+        &spec,
+        &load_excluded(),
+        EXTRA_OPERATIONS,
+    ));
+}
+
+#[test]
+fn every_toolset_file_is_embedded() {
+    let catalog = duvo_mcp::catalog::Catalog::embedded().expect("the embedded catalog loads");
+    let mut file_sets = BTreeSet::new();
+    let mut file_tools = BTreeSet::new();
+    for (_, f) in load_catalog() {
+        file_sets.insert(f["toolset"].as_str().unwrap_or_default().to_string());
+        for t in f["tools"].as_array().into_iter().flatten() {
+            file_tools.insert(t["name"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let sets: BTreeSet<String> = catalog.toolsets().iter().map(|t| t.name.clone()).collect();
+    assert_eq!(
+        file_sets, sets,
+        "tools/*.json and TOOLSET_FILES in src/catalog/mod.rs must list the same toolsets"
+    );
+    let missing: Vec<&String> = file_tools
+        .iter()
+        .filter(|n| catalog.get(n).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tools in tools/*.json but not in the embedded catalog: {missing:?}"
+    );
+}
+
+/// The format extensions (`query` on a body method, `multipart`, `empty_body`, extra operations)
+/// reach the engine as the entries intend: checked through the crate's own argument mapping.
+#[test]
+fn extension_entries_map_onto_the_intended_requests() {
+    use duvo_mcp::catalog::{Catalog, mapping::to_request};
+    use duvo_mcp::client::RequestBody;
+    let catalog = Catalog::embedded().expect("the embedded catalog loads");
+    let map = |tool: &str, args: Value| {
+        let entry = catalog
+            .get(tool)
+            .unwrap_or_else(|| panic!("{tool} is in the catalog"));
+        let args = args.as_object().cloned().expect("arguments are an object");
+        to_request(entry, &args, Some("team-1")).unwrap_or_else(|e| panic!("{tool}: {e}"))
+    };
+    let id = "0b5e2f4a-3c1d-4e6f-8a9b-1c2d3e4f5a6b";
+
+    let req = map(
+        "uploadSandboxFile",
+        json!({"sandbox_id": "sbx_1", "file_name": "data.csv", "content_base64": "YSxiCg==",
+               "path": "/workspace/in/data.csv"}),
+    );
+    assert_eq!(req.path, "/v2/sandboxes/sbx_1/files");
+    match &req.body {
+        RequestBody::Multipart { fields, files } => {
+            assert_eq!(
+                fields,
+                &[("path".to_string(), "/workspace/in/data.csv".to_string())]
+            );
+            assert_eq!(files.len(), 1);
+            assert_eq!(
+                (files[0].field.as_str(), files[0].file_name.as_str()),
+                ("file", "data.csv")
+            );
+            assert_eq!(files[0].data, b"a,b\n");
+        }
+        other => panic!("uploadSandboxFile: expected multipart, got {other:?}"),
+    }
+
+    let req = map(
+        "uploadSkill",
+        json!({"file_name": "invoice-check.zip", "content_base64": "UEsDBA=="}),
+    );
+    assert_eq!(req.path, "/v2/teams/team-1/skills/upload");
+    match &req.body {
+        RequestBody::Multipart { fields, files } => {
+            assert!(fields.is_empty(), "{fields:?}");
+            assert_eq!(files[0].field, "file");
+            assert_eq!(files[0].content_type, "application/zip");
+        }
+        other => panic!("uploadSkill: expected multipart, got {other:?}"),
+    }
+
+    for (tool, args, path) in [
+        (
+            "startNativeOAuth",
+            json!({"provider": "gmail"}),
+            "/v2/teams/team-1/connections/oauth/native/gmail/start".to_string(),
+        ),
+        (
+            "promoteRevision",
+            json!({"build_id": id}),
+            format!("/v2/revisions/{id}/promote"),
+        ),
+        (
+            "searchCases",
+            json!({"queue_id": id}),
+            format!("/v2/queues/{id}/cases/search"),
+        ),
+    ] {
+        let req = map(tool, args);
+        assert_eq!(req.path, path, "{tool}");
+        assert!(
+            matches!(&req.body, RequestBody::Json(v) if v == &json!({})),
+            "{tool} must send an empty JSON body, got {:?}",
+            req.body
+        );
+    }
+
+    let req = map(
+        "moveAgent",
+        json!({"agent_id": id, "target_team_id": id, "dry_run": true}),
+    );
+    assert_eq!(req.query, [("dry_run".to_string(), "true".to_string())]);
+    assert!(
+        matches!(&req.body, RequestBody::Json(v) if v == &json!({"target_team_id": id})),
+        "{:?}",
+        req.body
+    );
+
+    let req = map(
+        "startComposioOAuth",
+        json!({"auth_config_id": "ac_1", "callback_url": "https://example.com/done"}),
+    );
+    assert_eq!(req.path, "/v2/teams/team-1/connections/composio/start");
+    assert!(
+        matches!(&req.body, RequestBody::Json(v)
+            if v == &json!({"auth_config_id": "ac_1", "callback_url": "https://example.com/done"})),
+        "{:?}",
+        req.body
+    );
+
+    let req = map(
+        "getSkillFileContent",
+        json!({"skill_id": id, "path": "references/guide.md"}),
+    );
+    assert_eq!(
+        req.path,
+        format!("/v2/skills/{id}/files/references/guide.md")
+    );
+}
+
+/// The default tool list, as a client receives it, must leave the model room to work.
+#[test]
+fn default_tools_fit_the_context_budget() {
+    use duvo_mcp::catalog::{Catalog, Selection};
+    let catalog = Catalog::embedded().expect("the embedded catalog loads");
+    let enabled = catalog
+        .select(&Selection::default())
+        .expect("the default selection");
+    let mut sizes: Vec<(usize, String)> = enabled
+        .entries()
+        .iter()
+        .map(|e| {
+            let t = &e.tool;
+            let wire = json!({
+                "name": t.name,
+                "title": t.title,
+                "description": t.description,
+                "inputSchema": t.input_schema,
+                "annotations": t.annotations,
+            });
+            let bytes = serde_json::to_vec(&wire).expect("a tool serialises").len();
+            (bytes, e.name().to_string())
+        })
+        .collect();
+    sizes.sort_by(|a, b| b.cmp(a));
+    let tools = sizes.len() + META_TOOLS;
+    let bytes = sizes.iter().map(|(b, _)| b).sum::<usize>() + META_TOOLS_RESERVED_BYTES;
+    let largest: Vec<String> = sizes
+        .iter()
+        .take(5)
+        .map(|(b, n)| format!("{n} {b}"))
+        .collect();
+    assert!(
+        tools <= MAX_DEFAULT_TOOLS,
+        "default list has {tools} tools (with {META_TOOLS} meta tools); the budget is {MAX_DEFAULT_TOOLS}"
+    );
+    assert!(
+        bytes <= MAX_DEFAULT_LIST_BYTES,
+        "default tools/list is {bytes} bytes (with {META_TOOLS_RESERVED_BYTES} reserved for meta \
+         tools); the budget is {MAX_DEFAULT_LIST_BYTES}. Largest: {largest:?}"
+    );
+    assert!(
+        sizes.len() > 2,
+        "the default list should hold the core tools"
+    );
 }
 
 // The checker itself: a correct hand-written catalog passes, and each kind of mistake is caught.
@@ -1254,6 +1876,16 @@ fn good_catalog() -> Vec<(String, Value)> {
     let ann = |ro: bool, de: bool, id: bool| json!({"readOnlyHint": ro, "destructiveHint": de, "idempotentHint": id, "openWorldHint": true});
     let run_id = json!({"type": "string", "format": "uuid", "description": "Job id."});
     let tools = json!([
+        {
+            "name": "bulkRetryCases", "title": "Retry", "description": "Deprecated: use bulkReprocessCases.",
+            "method": "POST", "path": "/v2/queues/{queue_id}/cases/bulk-retry",
+            "annotations": ann(false, false, false),
+            "inputSchema": {"type": "object", "properties": {
+                "queue_id": {"type": "string", "format": "uuid"},
+                "case_ids": {"type": "array", "minItems": 1, "maxItems": 100,
+                             "items": {"type": "string", "format": "uuid"}}
+            }, "required": ["queue_id", "case_ids"], "additionalProperties": false}
+        },
         {
             "name": "listAgents", "title": "List", "description": "Lists things.",
             "method": "GET", "path": "/v2/teams/{teamId}/agents",
@@ -1265,6 +1897,16 @@ fn good_catalog() -> Vec<(String, Value)> {
                 "include_schedules": {"type": "string", "enum": ["true", "false"], "default": "false"},
                 "automation_id": {"type": "string", "format": "uuid"}
             }, "required": [], "additionalProperties": false}
+        },
+        {
+            "name": "promoteRevision", "title": "Promote", "description": "Makes it live.",
+            "method": "POST", "path": "/v2/revisions/{build_id}/promote", "empty_body": true,
+            "annotations": ann(false, false, false),
+            "inputSchema": {"type": "object", "properties": {
+                "build_id": {"type": "string", "format": "uuid"},
+                "revision_name": {"type": "string", "minLength": 1, "maxLength": 80},
+                "revision_description": {"type": ["string", "null"], "maxLength": 500}
+            }, "required": ["build_id"], "additionalProperties": false}
         },
         {
             "name": "respondToHumanRequest", "title": "Answer", "description": "Answers a request.",
@@ -1309,6 +1951,18 @@ fn good_catalog() -> Vec<(String, Value)> {
                 "thread_id": {"type": ["string", "null"], "format": "uuid"},
                 "pinned": {"type": "boolean"}
             }, "required": ["agent_id"], "additionalProperties": false}
+        },
+        {
+            "name": "uploadSandboxFile", "title": "Upload", "description": "Uploads a file.",
+            "method": "POST", "path": "/v2/sandboxes/{sandbox_id}/files",
+            "multipart": {"file_field": "file", "text_fields": ["path"]},
+            "annotations": ann(false, false, false),
+            "inputSchema": {"type": "object", "properties": {
+                "sandbox_id": {"type": "string", "minLength": 1},
+                "file_name": {"type": "string", "minLength": 1},
+                "content_base64": {"type": "string", "description": "The bytes, base64."},
+                "path": {"type": "string"}
+            }, "required": ["sandbox_id", "file_name", "content_base64"], "additionalProperties": false}
         }
     ]);
     let file = json!({
@@ -1332,6 +1986,17 @@ fn tool_mut<'a>(files: &'a mut [(String, Value)], name: &str) -> &'a mut Value {
         .iter_mut()
         .find(|t| t["name"] == name)
         .unwrap()
+}
+
+/// Sets an optional entry key (query, multipart, empty_body) in its place, before `annotations`.
+fn set_entry_key(tool: &mut Value, key: &str, value: Value) {
+    let t = tool.as_object_mut().unwrap();
+    let rest: Vec<(String, Value)> = ["annotations", "inputSchema"]
+        .iter()
+        .map(|k| (k.to_string(), t.remove(*k).unwrap()))
+        .collect();
+    t.insert(key.into(), value);
+    t.extend(rest);
 }
 
 /// Applies `mutate`, runs the checker, and expects a message containing every needle.
@@ -1742,6 +2407,230 @@ fn checker_catches_mistakes() {
             .iter()
             .any(|e| e.contains("SCHEMA_RELAXATIONS") && e.contains("/properties/nope")),
         "stale relaxation not reported"
+    );
+}
+
+#[test]
+fn checker_catches_upload_empty_body_and_deprecation_mistakes() {
+    let spec = load_spec();
+    let s = &spec;
+    let r = &NO_RULES;
+    expect_caught(
+        s,
+        r,
+        "upload without its bytes",
+        &["uploadSandboxFile", "missing property `content_base64`"],
+        |f| {
+            let t = tool_mut(f, "uploadSandboxFile");
+            t["inputSchema"]["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove("content_base64");
+            t["inputSchema"]["required"] = json!(["sandbox_id", "file_name"]);
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "upload file name optional",
+        &["uploadSandboxFile", "`file_name`", "required"],
+        |f| {
+            tool_mut(f, "uploadSandboxFile")["inputSchema"]["required"] =
+                json!(["sandbox_id", "content_base64"]);
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "upload field of the wrong type",
+        &["uploadSandboxFile", "/properties/path/type"],
+        |f| {
+            tool_mut(f, "uploadSandboxFile")["inputSchema"]["properties"]["path"] =
+                json!({"type": "integer"});
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "upload arguments without multipart",
+        &["uploadSandboxFile", "property `file_name` is not"],
+        |f| {
+            tool_mut(f, "uploadSandboxFile")
+                .as_object_mut()
+                .unwrap()
+                .remove("multipart");
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "multipart without a file field",
+        &["uploadSandboxFile", "multipart.file_field"],
+        |f| {
+            tool_mut(f, "uploadSandboxFile")["multipart"] = json!({"text_fields": ["path"]});
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "multipart on a JSON operation",
+        &[
+            "startRun",
+            "`multipart` on an operation whose spec body is JSON",
+        ],
+        |f| {
+            set_entry_key(
+                tool_mut(f, "startRun"),
+                "multipart",
+                json!({"file_field": "file"}),
+            );
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "empty_body with required fields",
+        &["startRun", "`empty_body` is pointless"],
+        |f| {
+            set_entry_key(tool_mut(f, "startRun"), "empty_body", json!(true));
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "empty_body without a spec body",
+        &["stopRun", "`empty_body` is only for"],
+        |f| {
+            set_entry_key(tool_mut(f, "stopRun"), "empty_body", json!(true));
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "empty_body false",
+        &["promoteRevision", "`empty_body` must be true or left out"],
+        |f| {
+            tool_mut(f, "promoteRevision")["empty_body"] = json!(false);
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "deprecated operation not flagged",
+        &["bulkRetryCases", "deprecated"],
+        |f| {
+            tool_mut(f, "bulkRetryCases")["description"] = json!("Retries cases.");
+        },
+    );
+}
+
+fn composio_start_entry() -> Value {
+    json!({
+        "name": "startComposioOAuth", "title": "Start", "description": "Starts a Composio connection.",
+        "method": "POST", "path": "/v2/teams/{teamId}/connections/composio/start",
+        "annotations": {"readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": true},
+        "inputSchema": {"type": "object", "properties": {
+            "team_id": {"type": "string"},
+            "auth_config_id": {"type": "string", "minLength": 1},
+            "callback_url": {"type": "string", "format": "uri"},
+            "auth_scheme": {"type": "string"},
+            "auth_fields": {"type": "object"}
+        }, "required": ["auth_config_id", "callback_url"], "additionalProperties": false}
+    })
+}
+
+#[test]
+fn extra_operations_are_checked_against_their_expectation() {
+    let spec = load_spec();
+    let (full, errs) = spec_with_extras(&spec, EXTRA_OPERATIONS);
+    report(&errs);
+    let mut files = good_catalog();
+    files[0].1["tools"] = json!([composio_start_entry()]);
+    report(&check_catalog(&files, &full, &NO_RULES));
+    // Without the table the route is unknown; with it, a wrong shape is caught.
+    assert!(
+        check_catalog(&files, &spec, &NO_RULES)
+            .iter()
+            .any(|e| e.contains("no operation POST /v2/teams/{teamId}/connections/composio/start")),
+        "an undocumented route passed without EXTRA_OPERATIONS"
+    );
+    files[0].1["tools"][0]["inputSchema"]["required"] = json!(["auth_config_id"]);
+    let errs = check_catalog(&files, &full, &NO_RULES);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("`callback_url`") && e.contains("required")),
+        "wrong required-ness of an extra operation not caught: {errs:#?}"
+    );
+    // The table itself: an operation that is in the spec, or without an expectation.
+    let (_, errs) = spec_with_extras(
+        &spec,
+        &[
+            ("stopRun", "POST", "/v2/runs/{run_id}/stop", "docs"),
+            ("noSuchOp", "POST", "/v2/no-such-op", "docs"),
+            (
+                "startComposioOAuth",
+                "POST",
+                "/v2/teams/{teamId}/connections/composio/start",
+                " ",
+            ),
+        ],
+    );
+    for needle in [
+        "is in the spec now",
+        "noSuchOp has no hand-written",
+        "needs a source",
+    ] {
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "spec_with_extras missed {needle:?}: {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn coverage_check_catches_gaps_and_stale_exclusions() {
+    let spec = load_spec();
+    let mut files = good_catalog();
+    files[0].1["tools"]
+        .as_array_mut()
+        .unwrap()
+        .push(composio_start_entry());
+    let excluded = json!([
+        {"method": "POST", "path": "/v2/mcp", "reason": "transport"},
+        {"method": "GET", "path": "/v2/no-such-path", "reason": "gone"},
+        {"method": "GET", "path": "/v2/mcp", "reason": ""},
+        {"method": "POST", "path": "/v2/runs/{run_id}/stop", "reason": "both"}
+    ]);
+    let extras: &[(&str, &str, &str, &str)] = &[
+        (
+            "startComposioOAuth",
+            "POST",
+            "/v2/teams/{teamId}/connections/composio/start",
+            "docs",
+        ),
+        (
+            "finalizeComposioOAuth",
+            "POST",
+            "/v2/teams/{teamId}/connections/composio/finalize",
+            "docs",
+        ),
+    ];
+    let errs = coverage_errors(&files, &spec, &excluded, extras);
+    for needle in [
+        "GET /v2/runs/{run_id} (getRun) is neither in tools/*.json nor in",
+        "the spec has no operation GET /v2/no-such-path",
+        "`reason` must say why GET /v2/mcp",
+        "POST /v2/runs/{run_id}/stop (stopRun) is both in the catalog (stopRun)",
+        "finalizeComposioOAuth (POST /v2/teams/{teamId}/connections/composio/finalize) is not in",
+    ] {
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "coverage check missed {needle:?}"
+        );
+    }
+    assert!(
+        !errs.iter().any(|e| e.contains("POST /v2/mcp ")),
+        "an excluded operation was reported: {errs:#?}"
     );
 }
 
