@@ -53,7 +53,8 @@ fn tools_json_lists_name_toolset_annotations_and_schema() {
 #[test]
 fn filters_apply_from_flags_and_environment() {
     let jobs = tools_json(&["--toolsets", "jobs"], &[]);
-    assert!(jobs.iter().all(|t| t["toolset"] == "jobs"));
+    assert!(jobs.iter().all(|t| t["toolset"] == "jobs" || t["toolset"] == "meta"));
+    assert_eq!(jobs.iter().filter(|t| t["toolset"] == "meta").count(), 2);
     let ro = tools_json(&["--read-only"], &[]);
     assert!(!ro.is_empty());
     assert!(ro.iter().all(|t| t["annotations"]["readOnlyHint"] == true));
@@ -62,7 +63,11 @@ fn filters_apply_from_flags_and_environment() {
     let excluded = tools_json(&["--exclude-tools", "getRun"], &[]);
     assert!(!names(&excluded).contains(&"getRun".to_owned()));
     let flag_wins = tools_json(&["--toolsets", "assignments"], &[("DUVO_TOOLSETS", "jobs")]);
-    assert!(flag_wins.iter().all(|t| t["toolset"] == "assignments"));
+    assert!(
+        flag_wins
+            .iter()
+            .all(|t| t["toolset"] == "assignments" || t["toolset"] == "meta")
+    );
 }
 
 #[test]

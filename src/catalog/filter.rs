@@ -48,6 +48,42 @@ pub struct Enabled {
 }
 
 impl Enabled {
+    /// Only the entries called one of `names`.
+    pub fn only_named(&self, names: &[String]) -> Enabled {
+        Enabled {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| names.iter().any(|n| n == e.name()))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// `self` plus the entries of `other` called one of `names`, sorted.
+    pub fn union_named(&self, other: &Enabled, names: &[String]) -> Enabled {
+        let mut entries = self.entries.clone();
+        for e in other.only_named(names).entries {
+            if self.get(e.name()).is_none() {
+                entries.push(e);
+            }
+        }
+        entries.sort_by(|a, b| a.name().cmp(b.name()));
+        Enabled { entries }
+    }
+
+    /// The entries present in both `self` and `other`.
+    pub fn intersect(&self, other: &Enabled) -> Enabled {
+        Enabled {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| other.get(e.name()).is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The enabled entries, sorted by name.
     pub fn entries(&self) -> &[Arc<ToolEntry>] {
         &self.entries
@@ -109,6 +145,15 @@ impl Catalog {
             .cloned()
             .collect();
         Ok(Enabled { entries })
+    }
+
+    /// What `callTool`/`searchTools` may reach: every tool, less `--exclude-tools`, less
+    /// mutating tools under `--read-only`. Toolsets only decide what is listed directly.
+    pub fn allowed(&self, sel: &Selection) -> Result<Enabled, SelectionError> {
+        self.select(&Selection {
+            toolsets: vec!["all".to_owned()],
+            ..sel.clone()
+        })
     }
 
     fn check_tools(&self, names: &[String], flag: &'static str) -> Result<(), SelectionError> {

@@ -105,10 +105,12 @@ pub fn to_request(
             }
         }
     }
-    let body = if entry.method.has_body() && !body.is_empty() {
-        RequestBody::Json(Value::Object(body))
-    } else {
-        RequestBody::None
+    let body = match &entry.multipart {
+        Some(spec) => multipart_body(spec, body).map_err(invalid)?,
+        None if entry.method.has_body() && (!body.is_empty() || entry.empty_body) => {
+            RequestBody::Json(Value::Object(body))
+        }
+        None => RequestBody::None,
     };
     Ok(ApiRequest {
         method: entry.method,
@@ -117,6 +119,70 @@ pub fn to_request(
         body,
         idempotency_key: None,
     })
+}
+
+/// Builds a multipart body: `file_name` + `content_base64` → the file part, text fields → text parts.
+fn multipart_body(
+    spec: &super::Multipart,
+    mut args: serde_json::Map<String, Value>,
+) -> Result<RequestBody, String> {
+    use base64::Engine;
+    let file_name = match args.remove("file_name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s,
+        _ => return Err("file_name: is required (the file's name, e.g. report.csv)".into()),
+    };
+    let encoded = match args.remove("content_base64") {
+        Some(Value::String(s)) => s,
+        _ => return Err("content_base64: is required (the file's bytes, base64-encoded)".into()),
+    };
+    let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| format!("content_base64: not valid base64 ({e})"))?;
+    let mut fields = Vec::new();
+    for name in &spec.text_fields {
+        if let Some(v) = args.remove(name.as_str()) {
+            let text = scalar(&v).ok_or_else(|| format!("{name}: must be a string"))?;
+            fields.push((name.clone(), text));
+        }
+    }
+    if let Some(extra) = args.keys().next() {
+        return Err(format!("{extra}: not accepted by this upload"));
+    }
+    let content_type = content_type_for(&file_name).to_owned();
+    Ok(RequestBody::Multipart {
+        fields,
+        files: vec![crate::client::FilePart {
+            field: spec.file_field.clone(),
+            file_name,
+            content_type,
+            data,
+        }],
+    })
+}
+
+/// A MIME type from a file name's extension.
+pub fn content_type_for(file_name: &str) -> &'static str {
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "zip" => "application/zip",
+        "json" => "application/json",
+        "csv" => "text/csv",
+        "txt" | "log" => "text/plain",
+        "md" => "text/markdown",
+        "html" | "htm" => "text/html",
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "xml" => "application/xml",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "yaml" | "yml" => "application/yaml",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Checks `args` against the entry's JSON Schema; every problem is reported, each naming its field.

@@ -20,7 +20,66 @@ const TOOLSET_FILES: &[(&str, &str)] = &[
         "tools/assignments.json",
         include_str!("../../tools/assignments.json"),
     ),
+    (
+        "tools/case-triggers.json",
+        include_str!("../../tools/case-triggers.json"),
+    ),
+    (
+        "tools/clarity.json",
+        include_str!("../../tools/clarity.json"),
+    ),
+    (
+        "tools/connections.json",
+        include_str!("../../tools/connections.json"),
+    ),
+    (
+        "tools/credentials.json",
+        include_str!("../../tools/credentials.json"),
+    ),
+    ("tools/evals.json", include_str!("../../tools/evals.json")),
+    ("tools/files.json", include_str!("../../tools/files.json")),
+    (
+        "tools/integrations.json",
+        include_str!("../../tools/integrations.json"),
+    ),
     ("tools/jobs.json", include_str!("../../tools/jobs.json")),
+    ("tools/memory.json", include_str!("../../tools/memory.json")),
+    (
+        "tools/organizations.json",
+        include_str!("../../tools/organizations.json"),
+    ),
+    (
+        "tools/plugins.json",
+        include_str!("../../tools/plugins.json"),
+    ),
+    ("tools/pulse.json", include_str!("../../tools/pulse.json")),
+    ("tools/queues.json", include_str!("../../tools/queues.json")),
+    (
+        "tools/revision-integrations.json",
+        include_str!("../../tools/revision-integrations.json"),
+    ),
+    (
+        "tools/sandboxes.json",
+        include_str!("../../tools/sandboxes.json"),
+    ),
+    (
+        "tools/schedules.json",
+        include_str!("../../tools/schedules.json"),
+    ),
+    (
+        "tools/secrets.json",
+        include_str!("../../tools/secrets.json"),
+    ),
+    ("tools/skills.json", include_str!("../../tools/skills.json")),
+    (
+        "tools/suggestions.json",
+        include_str!("../../tools/suggestions.json"),
+    ),
+    ("tools/team.json", include_str!("../../tools/team.json")),
+    (
+        "tools/triggers.json",
+        include_str!("../../tools/triggers.json"),
+    ),
 ];
 
 /// A catalog that could not be loaded (a defect in `tools/*.json`, caught by tests).
@@ -59,6 +118,10 @@ struct EntryFile {
     path: String,
     #[serde(default)]
     query: Vec<String>,
+    #[serde(default)]
+    multipart: Option<Multipart>,
+    #[serde(default)]
+    empty_body: bool,
     annotations: AnnotationsFile,
     #[serde(rename = "inputSchema")]
     input_schema: JsonObject,
@@ -71,6 +134,18 @@ struct AnnotationsFile {
     destructive_hint: bool,
     idempotent_hint: bool,
     open_world_hint: bool,
+}
+
+/// How a multipart operation takes its file: arguments `file_name` and `content_base64` become
+/// the part `file_field`; the arguments named in `text_fields` become text parts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Multipart {
+    /// Form field of the file part.
+    pub file_field: String,
+    /// Arguments sent as plain text parts.
+    #[serde(default)]
+    pub text_fields: Vec<String>,
 }
 
 /// A toolset: a named group of tools that can be enabled together.
@@ -115,8 +190,14 @@ pub struct ToolEntry {
     pub segments: Vec<Segment>,
     /// Arguments sent in the query string on body methods.
     pub query: Vec<String>,
+    /// Set for `multipart/form-data` operations.
+    pub multipart: Option<Multipart>,
+    /// Send `{}` when a body method gets no body arguments (the API requires a body).
+    pub empty_body: bool,
     /// The MCP tool definition (name, title, description, schema, annotations).
     pub tool: Tool,
+    /// Set for composite workflows (`src/workflows/`), which run Rust code instead of one call.
+    pub workflow: Option<crate::workflows::WorkflowId>,
     validator: jsonschema::Validator,
 }
 
@@ -166,12 +247,77 @@ pub struct Catalog {
     toolsets: Vec<Toolset>,
     entries: Vec<Arc<ToolEntry>>,
     by_name: HashMap<String, usize>,
+    shadowed: HashMap<String, Arc<ToolEntry>>,
 }
 
 impl Catalog {
     /// Loads the embedded catalog.
     pub fn embedded() -> Result<Self, CatalogError> {
-        Self::from_sources(TOOLSET_FILES)
+        let mut catalog = Self::from_sources(TOOLSET_FILES)?;
+        for def in crate::workflows::definitions() {
+            catalog.add_workflow(def)?;
+        }
+        Ok(catalog)
+    }
+
+    /// Adds a composite workflow tool; one with the name of a REST entry replaces it in the
+    /// listing, and the REST entry stays reachable through [`Catalog::rest`].
+    pub fn add_workflow(&mut self, def: crate::workflows::WorkflowDef) -> Result<(), CatalogError> {
+        let invalid = |reason: String| CatalogError::Invalid {
+            file: format!("workflow {}", def.tool.name),
+            reason,
+        };
+        let schema = serde_json::Value::Object((*def.tool.input_schema).clone());
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| invalid(format!("invalid inputSchema: {e}")))?;
+        let name = def.tool.name.to_string();
+        let set = self
+            .toolsets
+            .iter_mut()
+            .find(|t| t.name == def.toolset)
+            .ok_or_else(|| invalid(format!("unknown toolset {}", def.toolset)))?;
+        if !set.tools.contains(&name) {
+            set.tools.push(name.clone());
+            set.tools.sort();
+        }
+        let entry = Arc::new(ToolEntry {
+            toolset: def.toolset.to_owned(),
+            method: Method::Post,
+            path: String::new(),
+            segments: Vec::new(),
+            query: Vec::new(),
+            multipart: None,
+            empty_body: false,
+            tool: def.tool,
+            workflow: Some(def.id),
+            validator,
+        });
+        match self.by_name.get(&name) {
+            Some(&i) => {
+                let rest = std::mem::replace(&mut self.entries[i], entry);
+                self.shadowed.insert(name, rest);
+            }
+            None => {
+                self.entries.push(entry);
+                self.entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
+                self.by_name = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.tool.name.to_string(), i))
+                    .collect();
+            }
+        }
+        Ok(())
+    }
+
+    /// The REST entry called `name`, even when a workflow of that name replaces it in listings.
+    pub fn rest(&self, name: &str) -> Option<&Arc<ToolEntry>> {
+        self.shadowed
+            .get(name)
+            .or_else(|| self.get(name).filter(|e| e.workflow.is_none()))
     }
 
     /// Loads a catalog from `(file name, JSON text)` pairs.
@@ -214,6 +360,7 @@ impl Catalog {
             toolsets,
             entries,
             by_name,
+            shadowed: HashMap::new(),
         })
     }
 
@@ -256,7 +403,10 @@ fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
         path: e.path,
         segments,
         query: e.query,
+        multipart: e.multipart,
+        empty_body: e.empty_body,
         tool,
+        workflow: None,
         validator,
     })
 }

@@ -1,0 +1,177 @@
+//! Resources: Jobs and skill files as `duvo://` URIs, read through the REST catalog.
+
+use super::DuvoServer;
+use crate::client::ApiKey;
+use rmcp::model::{ErrorData, ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use serde_json::{Value, json};
+
+/// Transcript page size for `duvo://runs/{run_id}/messages`.
+pub const MESSAGES_PAGE: u64 = 50;
+
+/// The resource templates this server serves.
+pub fn templates() -> Vec<ResourceTemplate> {
+    let t = |uri: &str, name: &str, title: &str, description: &str| {
+        let mut r = ResourceTemplate::new(uri, name);
+        r.title = Some(title.to_owned());
+        r.description = Some(description.to_owned());
+        r.mime_type = Some("application/json".to_owned());
+        r
+    };
+    vec![
+        t(
+            "duvo://runs/{run_id}",
+            "job",
+            "Job status",
+            "A Job's status, timestamps and pending human request (getRun).",
+        ),
+        t(
+            "duvo://runs/{run_id}/messages",
+            "job-messages",
+            "Job transcript",
+            "A Job's messages, oldest first, 50 a page; add ?offset=N for later pages.",
+        ),
+        {
+            let mut r = t(
+                "duvo://skills/{skill_id}/files/{path}",
+                "skill-file",
+                "Skill file",
+                "One file of a Skill (e.g. SKILL.md, references/guide.md).",
+            );
+            r.mime_type = Some("text/plain".to_owned());
+            r
+        },
+    ]
+}
+
+/// A link to a Job, for tool results.
+pub fn run_link(run_id: &str) -> Resource {
+    Resource::new(format!("duvo://runs/{run_id}"), format!("job {run_id}"))
+        .with_title("Job status")
+        .with_mime_type("application/json")
+}
+
+/// A link to a Job's transcript, for tool results.
+pub fn run_messages_link(run_id: &str) -> Resource {
+    Resource::new(
+        format!("duvo://runs/{run_id}/messages"),
+        format!("job {run_id} messages"),
+    )
+    .with_title("Job transcript")
+    .with_mime_type("application/json")
+}
+
+/// A link to one skill file, for tool results.
+pub fn skill_file_link(skill_id: &str, path: &str) -> Resource {
+    Resource::new(
+        format!("duvo://skills/{skill_id}/files/{path}"),
+        path.to_owned(),
+    )
+    .with_title("Skill file")
+    .with_mime_type("text/plain")
+}
+
+/// What a `duvo://` URI points at.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A Job.
+    Run(String),
+    /// A page of a Job's transcript.
+    RunMessages(String, u64),
+    /// A skill file.
+    SkillFile(String, String),
+}
+
+/// Parses a `duvo://` URI.
+pub fn parse(uri: &str) -> Option<Target> {
+    let rest = uri.strip_prefix("duvo://")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["runs", id] if !id.is_empty() => Some(Target::Run((*id).to_owned())),
+        ["runs", id, "messages"] if !id.is_empty() => {
+            let offset = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("offset="))
+                .map(|v| v.parse().ok())
+                .unwrap_or(Some(0))?;
+            Some(Target::RunMessages((*id).to_owned(), offset))
+        }
+        ["skills", id, "files", file @ ..] if !id.is_empty() && !file.is_empty() => {
+            let file = file.join("/");
+            (!file.is_empty()).then(|| Target::SkillFile((*id).to_owned(), file))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a `duvo://` resource; errors are protocol errors naming the URI.
+pub async fn read(
+    server: &DuvoServer,
+    uri: &str,
+    key: Option<&ApiKey>,
+) -> Result<ReadResourceResult, ErrorData> {
+    let Some(target) = parse(uri) else {
+        return Err(ErrorData::resource_not_found(
+            format!("unknown resource {uri}; templates: duvo://runs/{{run_id}}, duvo://runs/{{run_id}}/messages, duvo://skills/{{skill_id}}/files/{{path}}"),
+            None,
+        ));
+    };
+    let (name, args) = match &target {
+        Target::Run(id) => ("getRun", json!({ "run_id": id })),
+        Target::RunMessages(id, offset) => (
+            "listRunMessages",
+            json!({ "run_id": id, "limit": MESSAGES_PAGE, "offset": offset }),
+        ),
+        Target::SkillFile(id, path) => ("getSkillFileContent", json!({ "skill_id": id, "path": path })),
+    };
+    let value = server.call_rest(name, args, key).await.map_err(|failure| {
+        let why = failure
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        ErrorData::resource_not_found(format!("{uri}: {why}"), None)
+    })?;
+    let contents = match (&target, &value) {
+        (Target::SkillFile(..), v) => {
+            let text = v["content"].as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            ResourceContents::text(text, uri).with_mime_type("text/plain")
+        }
+        (Target::RunMessages(id, offset), v) => {
+            let mut page = v.clone();
+            let total = v["total"].as_u64().unwrap_or(0);
+            let next = offset + MESSAGES_PAGE;
+            if next < total {
+                page["next_page"] = Value::String(format!("duvo://runs/{id}/messages?offset={next}"));
+            }
+            ResourceContents::text(page.to_string(), uri).with_mime_type("application/json")
+        }
+        (Target::Run(_), v) => {
+            ResourceContents::text(v.to_string(), uri).with_mime_type("application/json")
+        }
+    };
+    Ok(ReadResourceResult::new(vec![contents]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_parse() {
+        assert_eq!(parse("duvo://runs/r1"), Some(Target::Run("r1".into())));
+        assert_eq!(
+            parse("duvo://runs/r1/messages?offset=50"),
+            Some(Target::RunMessages("r1".into(), 50))
+        );
+        assert_eq!(
+            parse("duvo://skills/s1/files/references/guide.md"),
+            Some(Target::SkillFile("s1".into(), "references/guide.md".into()))
+        );
+        assert_eq!(parse("duvo://runs/"), None);
+        assert_eq!(parse("duvo://runs/r1/messages?offset=x"), None);
+        assert_eq!(parse("https://x"), None);
+        assert_eq!(parse("duvo://skills/s1/files/"), None);
+    }
+}
