@@ -44,6 +44,18 @@ pub async fn connect(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Client {
+    ().serve(spawn(emu, key, args, env))
+        .await
+        .expect("MCP handshake")
+}
+
+/// Spawns `duvo-mcp stdio` against `emu`; the caller picks the client handler and lifecycle.
+pub fn spawn(
+    emu: &RunningEmulator,
+    key: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> TokioChildProcess {
     let mut cmd = tokio::process::Command::new(binary());
     cmd.arg("stdio").args(args);
     let base = emu.base_url().to_owned();
@@ -68,7 +80,7 @@ pub async fn connect(
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn duvo-mcp");
-    ().serve(transport).await.expect("MCP handshake")
+    transport
 }
 
 /// Connects with the emulator's demo key and no extra options.
@@ -77,7 +89,11 @@ pub async fn connect_default(emu: &RunningEmulator) -> Client {
 }
 
 /// Calls `name` with `args`; panics only on protocol errors.
-pub async fn call(client: &Client, name: &str, args: Value) -> CallToolResult {
+pub async fn call<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    args: Value,
+) -> CallToolResult {
     let args = args.as_object().cloned().unwrap_or_default();
     client
         .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(args))
@@ -86,7 +102,11 @@ pub async fn call(client: &Client, name: &str, args: Value) -> CallToolResult {
 }
 
 /// Calls `name` and returns its structured content, panicking with the text if it is an error.
-pub async fn call_ok(client: &Client, name: &str, args: Value) -> Value {
+pub async fn call_ok<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    args: Value,
+) -> Value {
     let r = call(client, name, args).await;
     assert_ne!(r.is_error, Some(true), "{name} failed: {}", text(&r));
     r.structured_content
@@ -95,7 +115,11 @@ pub async fn call_ok(client: &Client, name: &str, args: Value) -> Value {
 }
 
 /// Calls `name`, expects an `isError` result, returns its text.
-pub async fn call_err(client: &Client, name: &str, args: Value) -> String {
+pub async fn call_err<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    args: Value,
+) -> String {
     let r = call(client, name, args).await;
     assert_eq!(
         r.is_error,
@@ -130,7 +154,11 @@ pub async fn agent_named(client: &Client, needle: &str) -> String {
 }
 
 /// Creates an Assignment with a first build whose SOP is `sop`; returns its id.
-pub async fn create_agent(client: &Client, name: &str, sop: &str) -> String {
+pub async fn create_agent<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    sop: &str,
+) -> String {
     let created = call_ok(
         client,
         "createAgent",
@@ -150,7 +178,11 @@ pub async fn create_agent(client: &Client, name: &str, sop: &str) -> String {
 }
 
 /// Polls `getRun` until the status is one of `wanted` (bounded), returns the last `getRun` answer.
-pub async fn wait_for_status(client: &Client, run_id: &str, wanted: &[&str]) -> Value {
+pub async fn wait_for_status<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    run_id: &str,
+    wanted: &[&str],
+) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let got = call_ok(client, "getRun", json!({"run_id": run_id})).await;

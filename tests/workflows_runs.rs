@@ -1,0 +1,340 @@
+//! runAssignment / waitForRun over MCP: waiting, progress, cancellation, human requests through
+//! elicitation (legacy), input-required results (2026-07-28), and clients that can ask no one.
+
+mod common;
+
+use common::*;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, ClientCapabilities, ClientConfig, ClientRequest,
+    ElicitRequestParams, ElicitResult, ElicitationAction, ErrorData, Implementation,
+    ProgressNotificationParam, ProtocolVersion,
+};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RequestContext};
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the test user answers elicitations.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Approve,
+    Deny,
+    Decline,
+    FirstOption,
+}
+
+/// A client that can ask its (simulated) user, and records progress and prompts.
+#[derive(Clone)]
+struct TestUser {
+    answer: Answer,
+    elicit: bool,
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    prompts: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestUser {
+    fn new(answer: Answer, elicit: bool) -> Self {
+        Self {
+            answer,
+            elicit,
+            progress: Arc::default(),
+            prompts: Arc::default(),
+        }
+    }
+}
+
+impl ClientHandler for TestUser {
+    fn get_info(&self) -> ClientConfig {
+        let caps = if self.elicit {
+            ClientCapabilities::builder().enable_elicitation().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        ClientConfig::new(caps, Implementation::new("test-user", "0"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let ElicitRequestParams::FormElicitationParams {
+            message,
+            requested_schema,
+            ..
+        } = request
+        else {
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        };
+        self.prompts.lock().expect("lock").push(message);
+        let schema = serde_json::to_value(&requested_schema).expect("schema");
+        Ok(match self.answer {
+            Answer::Decline => ElicitResult::new(ElicitationAction::Decline),
+            Answer::Approve => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"approve": true}))
+            }
+            Answer::Deny => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"approve": false}))
+            }
+            Answer::FirstOption => {
+                let mut content = serde_json::Map::new();
+                for (key, prop) in schema["properties"].as_object().cloned().unwrap_or_default() {
+                    let first = prop["enum"][0]
+                        .as_str()
+                        .or(prop["items"]["enum"][0].as_str())
+                        .unwrap_or("yes")
+                        .to_owned();
+                    let value = if prop["type"] == "array" { json!([first]) } else { json!(first) };
+                    content.insert(key, value);
+                }
+                ElicitResult::new(ElicitationAction::Accept).with_content(Value::Object(content))
+            }
+        })
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.progress.lock().expect("lock").push(params);
+    }
+}
+
+#[tokio::test]
+async fn run_assignment_waits_to_completion_with_progress() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::Approve, false);
+    let client = user
+        .clone()
+        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+        .await
+        .expect("handshake");
+    let agent_id = create_agent(&client, "Report writer", "Write the weekly report.").await;
+    let done = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Week 48", "wait_seconds": 30}),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["finished"], true);
+    assert!(done["last_messages"].as_array().is_some_and(|m| !m.is_empty()), "{done}");
+    assert!(done["messages_total"].as_u64().unwrap_or(0) >= 1);
+    let progress = user.progress.lock().expect("lock").clone();
+    assert!(!progress.is_empty(), "progress notifications arrive");
+    assert!(
+        progress.iter().any(|p| p.message.as_deref().is_some_and(|m| m.contains("status"))),
+        "{progress:?}"
+    );
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn short_wait_says_still_running_and_wait_for_run_picks_up() {
+    let emu = start_emulator().await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
+    let first = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "go [slow]", "wait_seconds": 0}),
+    )
+    .await;
+    assert_eq!(first["finished"], false, "{first}");
+    let run_id = first["run_id"].as_str().expect("run id").to_owned();
+    assert!(
+        first["next"].as_str().is_some_and(|n| n.contains("still running") || n.contains("Still running")),
+        "{first}"
+    );
+    let later = call_ok(&client, "waitForRun", json!({"run_id": run_id, "wait_seconds": 60})).await;
+    assert_eq!(later["status"], "completed", "{later}");
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
+    // Lifelike-ish Jobs, so a [slow] one is still running when the wait is cancelled.
+    let emu = start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+        time_scale: 0.5,
+        ..Default::default()
+    })
+    .await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
+    for stop in [false, true] {
+        let started = call_ok(&client, "startRun", json!({"agent_id": agent_id, "message": "[slow] [slow]"})).await;
+        let run_id = started["run"]["id"].as_str().expect("run id").to_owned();
+        let params = CallToolRequestParams::new("waitForRun").with_arguments(
+            json!({"run_id": run_id, "wait_seconds": 120, "stop_on_cancel": stop})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        );
+        let handle = client
+            .peer()
+            .send_cancellable_request(
+                ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+                PeerRequestOptions::no_options(),
+            )
+            .await
+            .expect("send");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let t0 = Instant::now();
+        handle.cancel(Some("test".into())).await.expect("cancel");
+        // The server answers nothing for a cancelled request; prove it is free again and see the Job.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = call_ok(&client, "getRun", json!({"run_id": run_id})).await;
+            let status = got["run"]["status"].as_str().unwrap_or("").to_owned();
+            if !stop {
+                assert_ne!(status, "stopped", "without stop_on_cancel the Job keeps running");
+                break;
+            }
+            if status == "stopped" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "Job not stopped after cancel: {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn approval_is_asked_through_elicitation_and_forwarded() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::Approve, true);
+    let client = user
+        .clone()
+        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+        .await
+        .expect("handshake");
+    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
+    let done = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Pay invoice 7 [approval]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let prompts = user.prompts.lock().expect("lock").clone();
+    assert_eq!(prompts.len(), 1, "asked once: {prompts:?}");
+    let log = request_log(&emu).await;
+    assert!(
+        log.iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))),
+        "the answer reached Duvo"
+    );
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn questions_are_asked_with_their_options() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::FirstOption, true);
+    let client = user
+        .clone()
+        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+        .await
+        .expect("handshake");
+    let agent_id = create_agent(&client, "Onboarder", "Onboard suppliers.").await;
+    let done = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "New supplier [question]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(user.prompts.lock().expect("lock").len(), 1);
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn declined_prompt_leaves_the_request_open_and_says_so() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::Decline, true);
+    let client = user
+        .clone()
+        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+        .await
+        .expect("handshake");
+    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
+    let out = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Pay [approval]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(out["status"], "waiting", "{out}");
+    assert!(out["note"].as_str().is_some_and(|n| n.contains("declined")), "{out}");
+    assert!(out["pending_human_request"]["id"].is_string());
+    let log = request_log(&emu).await;
+    assert!(!log.iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))));
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_cannot_ask_gets_the_request_and_the_call_that_answers_it() {
+    let emu = start_emulator().await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
+    let out = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Pay [approval]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(out["status"], "waiting", "{out}");
+    let next = out["next"].as_str().unwrap_or("");
+    assert!(next.contains("respondToHumanRequest") && next.contains("approved"), "{out}");
+    let request_id = out["pending_human_request"]["id"].as_str().expect("request id");
+    let run_id = out["run_id"].as_str().expect("run id");
+    call_ok(
+        &client,
+        "respondToHumanRequest",
+        json!({"run_id": run_id, "request_id": request_id, "approved": false}),
+    )
+    .await;
+    let after = call_ok(&client, "waitForRun", json!({"run_id": run_id})).await;
+    assert_eq!(after["status"], "completed", "{after}");
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn modern_clients_get_an_input_required_round_trip() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::Approve, true);
+    let client = user
+        .clone()
+        .serve_with_lifecycle(
+            spawn(&emu, emu.demo_key(), &[], &[]),
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .expect("discover");
+    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
+    // call_tool drives the input-required rounds through create_elicitation, then retries.
+    let done = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Pay [approval]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(user.prompts.lock().expect("lock").len(), 1);
+    let runs = call_ok(&client, "listRuns", json!({"agent_id": agent_id})).await;
+    assert_eq!(runs["total"], 1, "the retry resumed the same Job, it did not start another");
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
