@@ -827,7 +827,7 @@ async fn rate_limit_429_after_limit() {
     let ctx = Ctx::new(EmulatorConfig {
         time_scale: 0.01,
         rate_limit_per_minute: 5,
-        seed: true,
+        ..EmulatorConfig::default()
     })
     .await;
     for i in 0..5u32 {

@@ -209,6 +209,7 @@ pub async fn create_agent(
             parent_build_id: None,
             created_by: caller.user_id,
             created_at: now,
+            meta: Default::default(),
         };
         if let Value::Object(m) = &mut resp {
             m.insert("build".into(), build.to_json(true, &store.users, None));
@@ -316,6 +317,7 @@ pub async fn delete_agent(
             .collect();
         store.agents.retain(|a| a.id != id);
         store.builds.retain(|b| b.agent_id != id);
+        store.live_builds.remove(&id);
         store.schedules.retain(|s| s.agent_id != id);
         hooks
     };
@@ -407,11 +409,18 @@ pub async fn create_revision(
     }
     let latest = store.latest_build(id);
     let parent = latest.map(|l| l.id);
-    let number = latest.map_or(1, |l| l.revision_number + 1);
+    // Numbering follows the highest revision, even when an older one was promoted live.
+    let number = store
+        .builds
+        .iter()
+        .filter(|b| b.agent_id == id)
+        .map(|b| b.revision_number)
+        .max()
+        .map_or(1, |n| n + 1);
     let config = config.unwrap_or_else(|| {
         latest.map_or_else(|| config_v2("", "claude-sonnet-4-6"), |l| l.config.clone())
     });
-    let build = Build {
+    let mut build = Build {
         id: Uuid::new_v4(),
         agent_id: id,
         name,
@@ -420,9 +429,13 @@ pub async fn create_revision(
         parent_build_id: parent,
         created_by: caller.user_id,
         created_at: now,
+        meta: Default::default(),
     };
+    build.meta.handover_target_ids = handover.iter().map(|(_, t)| *t).collect();
     let rendered = build.to_json(true, &store.users, None);
     store.builds.push(build);
+    // A new revision goes live, replacing any earlier promotion.
+    store.live_builds.remove(&id);
     if let Ok(a) = store.agent_mut(caller.team_id, id) {
         a.updated_at = now;
     }

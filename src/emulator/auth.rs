@@ -28,7 +28,7 @@ use super::state::{AppState, Caller, IdemEntry, RateInfo};
 use super::{DEMO_TEAM_ID, OTHER_TEAM_ID, OTHER_TEAM_KEY};
 
 /// Largest request body the middleware buffers for idempotency.
-const MAX_BODY: usize = 10 * 1024 * 1024;
+const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The default team's id as a `Uuid`.
 pub fn demo_team() -> Uuid {
@@ -226,6 +226,7 @@ async fn idempotent(
         )
         .into_response();
     };
+    let print = body_print(&parts.headers, &bytes);
     let key = (
         api_key.to_string(),
         idem.to_string(),
@@ -246,7 +247,7 @@ async fn idempotent(
                 response,
                 ..
             }) => {
-                if body.as_slice() != bytes.as_ref() {
+                if body.as_slice() != print.as_slice() {
                     return reused(idem);
                 }
                 let mut resp = Response::new(Body::from(response.clone()));
@@ -260,7 +261,7 @@ async fn idempotent(
                 return resp;
             }
             Some(IdemEntry::InFlight { body }) => {
-                if body.as_slice() != bytes.as_ref() {
+                if body.as_slice() != print.as_slice() {
                     return reused(idem);
                 }
                 return ApiError::conflict(
@@ -279,7 +280,7 @@ async fn idempotent(
                 ctl.idem.insert(
                     key.clone(),
                     IdemEntry::InFlight {
-                        body: bytes.to_vec(),
+                        body: print.clone(),
                     },
                 );
             }
@@ -306,7 +307,7 @@ async fn idempotent(
             ctl.idem.insert(
                 key,
                 IdemEntry::Done {
-                    body: bytes.to_vec(),
+                    body: print.clone(),
                     status,
                     response: rbytes.to_vec(),
                     at: now,
@@ -363,4 +364,31 @@ mod tests {
         assert!(authenticate(Some("Bearer sk_live_x")).is_err());
         assert!(authenticate(None).is_err());
     }
+}
+
+/// What identifies a request body for idempotency: its bytes, with a multipart boundary
+/// (random per attempt) replaced by a fixed marker so a retried upload matches its first try.
+fn body_print(headers: &axum::http::HeaderMap, bytes: &[u8]) -> Vec<u8> {
+    let boundary = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| ct.starts_with("multipart/"))
+        .and_then(|ct| ct.split(';').find_map(|p| p.trim().strip_prefix("boundary=")))
+        .map(|b| b.trim_matches('"').as_bytes().to_vec())
+        .filter(|b| !b.is_empty());
+    let Some(boundary) = boundary else {
+        return bytes.to_vec();
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(&boundary) {
+            out.extend_from_slice(b"BOUNDARY");
+            i += boundary.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }

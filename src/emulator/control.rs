@@ -9,6 +9,9 @@
 //! - `GET /_emulator/requests`: `[{method, path, query, idempotency_key, authorization_present,
 //!   status}]`, oldest first (never the key itself). `DELETE /_emulator/requests`: clear the log.
 //! - `GET /_emulator/webhooks`: `[{url, payload}]` webhook deliveries attempted.
+//! - `GET /_emulator/contract`: `{enabled, checked, violations: [{method, path, status,
+//!   operationId, errors}]}` of the response contract check (`EmulatorConfig::validate_responses`);
+//!   `DELETE /_emulator/contract` clears it. Served by `spec/contract.rs`.
 
 use std::sync::Arc;
 

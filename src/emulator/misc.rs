@@ -1,4 +1,4 @@
-//! Team, profile, skills and schedules (read-only in the emulator).
+//! Team and profile (read-only in the emulator).
 
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ use super::auth::check_team;
 use super::errors::{ApiError, ApiResult};
 use super::ok;
 use super::state::{AppState, Caller};
-use super::validate as v;
 
 /// `GET /v2/teams` (listMyTeams): the key's single team.
 pub async fn list_my_teams(
@@ -53,39 +52,4 @@ pub async fn get_profile(
     Ok(ok(json!({
         "profile": {"id": u.id, "name": u.name, "email": u.email, "teamId": caller.team_id}
     })))
-}
-
-/// `GET /v2/teams/{teamId}/skills` (listSkills): team skills plus system skills.
-pub async fn list_skills(
-    State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
-) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
-    let store = st.store();
-    let skills: Vec<Value> = store
-        .skills
-        .iter()
-        .filter(|s| s.team_id.is_none_or(|t| t == caller.team_id))
-        .map(|s| s.to_json(&store.users))
-        .collect();
-    Ok(ok(json!({ "skills": skills })))
-}
-
-/// `GET /v2/agents/{agent_id}/schedules` (listAgentSchedules): the caller's own schedules.
-pub async fn list_schedules(
-    State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(agent_id): Path<String>,
-) -> ApiResult<Response> {
-    let id = v::uuid("agent_id", &agent_id)?;
-    let store = st.store();
-    store.agent(caller.team_id, id)?;
-    let schedules: Vec<Value> = store
-        .schedules
-        .iter()
-        .filter(|s| s.agent_id == id && s.user_id == caller.user_id)
-        .map(|s| s.to_json(&store.users))
-        .collect();
-    Ok(ok(json!({ "schedules": schedules })))
 }

@@ -12,14 +12,26 @@
 
 mod agents;
 mod auth;
+mod case_bulk;
+mod case_labels;
+mod case_runs;
+mod cases;
+mod connections;
 mod control;
 mod errors;
+mod folders;
+mod json_fields;
 mod misc;
 mod model;
 mod queues;
+mod revisions;
 mod runs;
+mod sandboxes;
+mod schedules;
 mod script;
 mod seed;
+mod skills;
+pub mod spec;
 mod state;
 mod validate;
 
@@ -28,14 +40,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use errors::ApiError;
 use state::AppState;
 
 /// API key of the default team (any other `dv_…` key works too).
@@ -56,6 +67,9 @@ pub struct EmulatorConfig {
     pub rate_limit_per_minute: u32,
     /// Seed the realistic sample data (default true).
     pub seed: bool,
+    /// Check every `/v2/...` JSON response against the OpenAPI spec and record violations at
+    /// `GET /_emulator/contract` (default false; see `spec/contract.rs`).
+    pub validate_responses: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -64,6 +78,7 @@ impl Default for EmulatorConfig {
             time_scale: 1.0,
             rate_limit_per_minute: 300,
             seed: true,
+            validate_responses: false,
         }
     }
 }
@@ -72,6 +87,7 @@ impl Default for EmulatorConfig {
 pub struct RunningEmulator {
     base_url: String,
     state: Arc<AppState>,
+    contract: Arc<spec::ContractLog>,
     shutdown_tx: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -93,6 +109,11 @@ impl RunningEmulator {
     /// The default team's API key ([`DEMO_API_KEY`]).
     pub fn demo_key(&self) -> &str {
         DEMO_API_KEY
+    }
+
+    /// Response contract results, as served by `GET /_emulator/contract`.
+    pub fn contract_report(&self) -> Value {
+        self.contract.report()
     }
 
     /// Stop accepting requests, wait (up to 5 s) for in-flight ones, and cancel all Job tasks.
@@ -143,8 +164,9 @@ pub async fn start(
         IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
         _ => {}
     }
+    let contract = Arc::new(spec::ContractLog::new(config.validate_responses));
     let state = Arc::new(AppState::new(config));
-    let app = build_router(Arc::clone(&state));
+    let app = build_router(Arc::clone(&state), Arc::clone(&contract));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
@@ -160,6 +182,7 @@ pub async fn start(
     Ok(RunningEmulator {
         base_url: format!("http://{addr}"),
         state,
+        contract,
         shutdown_tx: Some(tx),
         task: Some(task),
     })
@@ -167,7 +190,8 @@ pub async fn start(
 
 /// The axum router over a fresh state (for in-process use).
 pub fn router(config: EmulatorConfig) -> Router {
-    build_router(Arc::new(AppState::new(config)))
+    let contract = Arc::new(spec::ContractLog::new(config.validate_responses));
+    build_router(Arc::new(AppState::new(config)), contract)
 }
 
 /// 200 JSON response.
@@ -180,25 +204,7 @@ pub(crate) fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
-async fn not_found(uri: Uri) -> Response {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("No route for {}", uri.path()),
-    )
-    .into_response()
-}
-
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("Method {method} is not allowed on {}", uri.path()),
-    )
-    .into_response()
-}
-
-fn build_router(state: Arc<AppState>) -> Router {
+fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Router {
     Router::new()
         // Team
         .route("/v2/teams", get(misc::list_my_teams))
@@ -223,7 +229,6 @@ fn build_router(state: Arc<AppState>) -> Router {
             "/v2/agents/{agent_id}/revisions/{build_id}",
             get(agents::get_revision),
         )
-        .route("/v2/agents/{agent_id}/schedules", get(misc::list_schedules))
         // Jobs
         .route(
             "/v2/teams/{teamId}/runs",
@@ -240,10 +245,15 @@ fn build_router(state: Arc<AppState>) -> Router {
         )
         .route("/v2/runs/{run_id}/stop", post(runs::stop_run))
         // Queues, cases, skills
-        .route("/v2/teams/{teamId}/queues", get(queues::list_queues))
-        .route("/v2/queues/{queue_id}", get(queues::get_queue))
-        .route("/v2/queues/{queue_id}/cases", get(queues::list_cases))
-        .route("/v2/teams/{teamId}/skills", get(misc::list_skills))
+        .merge(queues::routes())
+        .merge(cases::routes())
+        .merge(case_labels::routes())
+        .merge(schedules::routes())
+        .merge(folders::routes())
+        .merge(revisions::routes())
+        .merge(skills::routes())
+        .merge(sandboxes::routes())
+        .merge(connections::routes())
         // Test hooks
         .route(
             "/_emulator/faults",
@@ -256,11 +266,17 @@ fn build_router(state: Arc<AppState>) -> Router {
             get(control::list_requests).delete(control::clear_requests),
         )
         .route("/_emulator/webhooks", get(control::list_webhooks))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .merge(spec::contract_routes(Arc::clone(&contract)))
+        // Spec operations without an explicit route: generic, spec-driven answers (404/405 else).
+        .fallback(spec::fallback)
+        .method_not_allowed_fallback(spec::fallback)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::api_middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            contract,
+            spec::contract_middleware,
         ))
         .with_state(state)
 }

@@ -160,6 +160,8 @@ pub struct Build {
     pub created_by: Uuid,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Editable revision metadata (updateRevision / promoteRevision).
+    pub meta: BuildMeta,
 }
 
 impl Build {
@@ -171,8 +173,8 @@ impl Build {
             "copilot_id": self.agent_id,
             "agent_id": self.agent_id,
             "name": self.name,
-            "revision_name": Value::Null,
-            "revision_description": Value::Null,
+            "revision_name": self.meta.revision_name,
+            "revision_description": self.meta.revision_description,
             "config": self.config,
             "status": if latest { "live" } else { "archived" },
             "revision_number": self.revision_number,
@@ -180,7 +182,7 @@ impl Build {
             "created_by": self.created_by.to_string(),
             "created_by_name": creator.map_or(Value::Null, |u| Value::String(u.name.clone())),
             "created_at": ts(&self.created_at),
-            "updated_at": ts(&self.created_at),
+            "updated_at": ts(&self.meta.updated_at.unwrap_or(self.created_at)),
         });
         if let (Some(list), Value::Object(m)) = (schedules, &mut v) {
             m.insert("schedules".into(), Value::Array(list));
@@ -432,6 +434,10 @@ pub struct Queue {
     pub created_at: DateTime<Utc>,
     /// Whether approvals are configured.
     pub has_approvals: bool,
+    /// Folder the queue is nested under.
+    pub folder_id: Option<Uuid>,
+    /// Automation the queue belongs to.
+    pub automation_id: Option<Uuid>,
 }
 
 impl Queue {
@@ -441,8 +447,8 @@ impl Queue {
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "folder_id": Value::Null,
-            "automation_id": Value::Null,
+            "folder_id": id_opt(&self.folder_id),
+            "automation_id": id_opt(&self.automation_id),
             "team_id": self.team_id,
             "created_at": ts(&self.created_at),
             "has_approvals": self.has_approvals,
@@ -485,8 +491,8 @@ pub struct Case {
     pub agent_run_user_id: Option<Uuid>,
     /// Human request blocking the run.
     pub pending_human_request_id: Option<Uuid>,
-    /// Labels (rendered).
-    pub labels: Vec<Value>,
+    /// Ids of the queue labels assigned to the case, in assignment order.
+    pub labels: Vec<Uuid>,
 }
 
 impl Case {
@@ -504,11 +510,17 @@ impl Case {
         }
     }
 
-    /// Case object.
-    pub fn to_json(&self, users: &[User], now: DateTime<Utc>) -> Value {
+    /// Case object; `labels` is the label table the case's label ids point into.
+    pub fn to_json(&self, users: &[User], labels: &[CaseLabel], now: DateTime<Utc>) -> Value {
         let creator = self
             .created_by_user_id
             .and_then(|id| users.iter().find(|u| u.id == id));
+        let rendered: Vec<Value> = self
+            .labels
+            .iter()
+            .filter_map(|id| labels.iter().find(|l| l.id == *id))
+            .map(CaseLabel::to_json)
+            .collect();
         json!({
             "id": self.id,
             "queue_id": self.queue_id,
@@ -534,7 +546,7 @@ impl Case {
             "approval_approved_count": 0,
             "approval_rejected_count": 0,
             "eval_summary": Value::Null,
-            "labels": self.labels,
+            "labels": rendered,
         })
     }
 }
@@ -603,8 +615,12 @@ pub struct Schedule {
     pub cron: Option<String>,
     /// Task text.
     pub task: Option<String>,
+    /// Recurring (`null` when unset).
+    pub recurring: Option<bool>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Last update.
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Schedule {
@@ -625,16 +641,110 @@ impl Schedule {
             "cron": self.cron,
             "source": "api",
             "task": self.task,
-            "recurring": true,
+            "recurring": self.recurring,
             "auto_disabled_at": Value::Null,
             "auto_disabled_reason": Value::Null,
             "consecutive_missing_connection_failures": 0,
             "first_missing_connection_failure_at": Value::Null,
             "last_missing_connection_failure_at": Value::Null,
             "created_at": ts(&self.created_at),
-            "updated_at": ts(&self.created_at),
+            "updated_at": ts(&self.updated_at),
             "user_name": owner.map(|u| u.name.clone()),
             "user_email": owner.map(|u| u.email.clone()),
+        })
+    }
+}
+
+/// Editable metadata of a Build (revision).
+#[derive(Debug, Clone, Default)]
+pub struct BuildMeta {
+    /// User-defined revision name.
+    pub revision_name: Option<String>,
+    /// User-defined revision description.
+    pub revision_description: Option<String>,
+    /// Agents this revision may hand work over to.
+    pub handover_target_ids: Vec<Uuid>,
+    /// Last metadata/config change (`None`: never changed since creation).
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A label defined on a queue (`key` is `""` for a plain tag).
+#[derive(Debug, Clone)]
+pub struct CaseLabel {
+    /// Label id.
+    pub id: Uuid,
+    /// Queue the label belongs to.
+    pub queue_id: Uuid,
+    /// Key (`""` for a tag).
+    pub key: String,
+    /// Value (non-empty).
+    pub value: String,
+    /// Display hue, 0–360.
+    pub color_hue: u16,
+}
+
+impl CaseLabel {
+    /// `{id, key, value, color_hue}` as listed on a case.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "key": self.key,
+            "value": self.value,
+            "color_hue": self.color_hue,
+        })
+    }
+}
+
+/// A recorded entry of a case's history (getCase `events`).
+#[derive(Debug, Clone)]
+pub struct CaseEvent {
+    /// Event id.
+    pub id: Uuid,
+    /// Case the event belongs to.
+    pub case_id: Uuid,
+    /// Event type, e.g. `status_changed`.
+    pub kind: &'static str,
+    /// Human-readable detail.
+    pub reason: Option<String>,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+    /// Run involved, if any.
+    pub agent_run_id: Option<Uuid>,
+    /// Agent involved, if any.
+    pub agent_id: Option<Uuid>,
+    /// Acting user, if any.
+    pub user_id: Option<Uuid>,
+    /// Human request involved, if any.
+    pub human_request_id: Option<Uuid>,
+}
+
+/// A folder of Assignments (agents).
+#[derive(Debug, Clone)]
+pub struct AgentFolder {
+    /// Folder id.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Parent folder (`None` = root).
+    pub parent_folder_id: Option<Uuid>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last rename or move.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AgentFolder {
+    /// Folder object (create/update `folder`).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "team_id": self.team_id,
+            "parent_folder_id": id_opt(&self.parent_folder_id),
+            "created_at": ts(&self.created_at),
+            "updated_at": ts(&self.updated_at),
         })
     }
 }

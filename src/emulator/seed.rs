@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::agents::config_v2;
 use super::auth::{demo_team, other_team};
-use super::model::{Agent, Build, Case, Queue, Schedule, Skill, Team, User};
+use super::model::{Agent, AgentFolder, Build, Case, CaseLabel, Queue, Schedule, Team, User};
 use super::runs::{self, NewRun};
 use super::script::{self, Behaviour, Outcome};
 use super::state::Store;
@@ -236,23 +236,11 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
         description: Some("Supplier invoices forwarded from ap@acme-ops.example".into()),
         created_at: now - Duration::days(40),
         has_approvals: true,
+        folder_id: None,
+        automation_id: None,
     });
-    store.skills.push(Skill {
-        id: skill_id,
-        team_id: Some(team),
-        name: "invoice-matching".into(),
-        description: "Match invoice lines against purchase orders and goods receipts (3-way match) and explain every deviation.".into(),
-        updated_at: now - Duration::days(9),
-        updated_by_user_id: Some(DEMO_USER_ID),
-    });
-    store.skills.push(Skill {
-        id: system_skill_id,
-        team_id: None,
-        name: "pdf-extraction".into(),
-        description: "Extract text, tables and form fields from PDF documents.".into(),
-        updated_at: now - Duration::days(60),
-        updated_by_user_id: None,
-    });
+    super::skills::seed(store, team, now);
+    super::connections::seed(store, team, now);
 
     for a in AGENTS {
         let id = sid(&format!("agent:{}", a.key));
@@ -328,6 +316,7 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
                 parent_build_id: parent,
                 created_by: DEMO_USER_ID,
                 created_at: created + Duration::days(i as i64 * 3),
+                meta: Default::default(),
             });
             parent = Some(bid);
         }
@@ -347,8 +336,11 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
         day_of_month: None,
         cron: None,
         task: Some("Compile yesterday's sales report and post it to #sales-daily".into()),
+        recurring: Some(true),
         created_at: now - Duration::days(26),
+        updated_at: now - Duration::days(26),
     });
+    seed_folders_and_labels(store, now, queue_id);
 
     for c in CASES {
         let created = now - Duration::hours(c.created_hours_ago);
@@ -361,11 +353,12 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
             "received_from": "ap@acme-ops.example",
         })
         .to_string();
-        let mut labels = vec![
-            json!({"id": sid("label:currency:EUR"), "key": "currency", "value": "EUR", "color_hue": 210}),
-        ];
+        let mut labels = vec![sid("label:currency:EUR")];
         if c.amount > 5_000.0 {
-            labels.push(json!({"id": sid("label:approval"), "key": "", "value": "needs-approval", "color_hue": 28}));
+            labels.push(sid("label:approval"));
+        }
+        if c.key == "INV-10491" {
+            labels.push(sid("label:freight"));
         }
         let failed = c.key == "INV-10468";
         store.cases.push(Case {
@@ -501,6 +494,7 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
         parent_build_id: None,
         created_by: OTHER_USER_ID,
         created_at: other_created,
+        meta: Default::default(),
     });
     if let Ok((id, s)) = runs::create_run(
         store,
@@ -517,6 +511,40 @@ fn sample_data(store: &mut Store, now: DateTime<Utc>) {
         now - Duration::hours(10),
     ) {
         runs::replay(store, id, s, now - Duration::hours(10));
+    }
+}
+
+/// The "Finance Operations" folder holding the invoice and supplier Assignments, and the
+/// Invoice Inbox labels (`currency: EUR` on every case, the `needs-approval` tag above EUR 5,000,
+/// `category: freight` on INV-10491).
+fn seed_folders_and_labels(store: &mut Store, now: DateTime<Utc>, queue_id: Uuid) {
+    let folder_id = sid("folder:finance-operations");
+    store.folders.push(AgentFolder {
+        id: folder_id,
+        team_id: demo_team(),
+        name: "Finance Operations".into(),
+        parent_folder_id: None,
+        created_at: now - Duration::days(30),
+        updated_at: now - Duration::days(30),
+    });
+    for key in ["invoice", "supplier"] {
+        let id = sid(&format!("agent:{key}"));
+        if let Some(a) = store.agents.iter_mut().find(|a| a.id == id) {
+            a.folder_id = Some(folder_id);
+        }
+    }
+    for (label, key, value, hue) in [
+        ("label:currency:EUR", "currency", "EUR", 210),
+        ("label:approval", "", "needs-approval", 28),
+        ("label:freight", "category", "freight", 140),
+    ] {
+        store.case_labels.push(CaseLabel {
+            id: sid(label),
+            queue_id,
+            key: key.into(),
+            value: value.into(),
+            color_hue: hue,
+        });
     }
 }
 

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::EmulatorConfig;
 use super::errors::{ApiError, ApiResult};
-use super::model::{Agent, Build, Case, Queue, Run, Schedule, Skill, Team, User};
+use super::model::{
+    Agent, AgentFolder, Build, Case, CaseEvent, CaseLabel, Queue, Run, Schedule, Team, User,
+};
 
 /// The authenticated caller, inserted into request extensions by the auth middleware.
 #[derive(Debug, Clone)]
@@ -38,10 +40,24 @@ pub struct Store {
     pub queues: Vec<Queue>,
     /// Cases.
     pub cases: Vec<Case>,
-    /// Skills.
-    pub skills: Vec<Skill>,
+    /// Skills (team and system) with their files.
+    pub skills: Vec<super::skills::StoredSkill>,
+    /// Sandboxes (file staging areas for runs).
+    pub sandboxes: Vec<super::sandboxes::Sandbox>,
+    /// Connections (connected integration instances).
+    pub connections: Vec<super::connections::Connection>,
+    /// Pending OAuth flows and Composio accounts.
+    pub connection_flows: super::connections::Flows,
     /// Schedules.
     pub schedules: Vec<Schedule>,
+    /// Case labels of every queue.
+    pub case_labels: Vec<CaseLabel>,
+    /// Case history recorded by case operations (runs add theirs when rendered).
+    pub case_events: Vec<CaseEvent>,
+    /// Assignment folders.
+    pub folders: Vec<AgentFolder>,
+    /// Promoted live build per agent (agent id → build id); absent: the highest revision is live.
+    pub live_builds: HashMap<Uuid, Uuid>,
 }
 
 impl Store {
@@ -61,8 +77,16 @@ impl Store {
             .ok_or_else(|| ApiError::not_found("Agent", id))
     }
 
-    /// The latest (highest revision) build of an agent.
+    /// The live build of an agent: the promoted one (promoteRevision) if any, else the highest revision.
     pub fn latest_build(&self, agent_id: Uuid) -> Option<&Build> {
+        if let Some(live) = self.live_builds.get(&agent_id)
+            && let Some(b) = self
+                .builds
+                .iter()
+                .find(|b| b.id == *live && b.agent_id == agent_id)
+        {
+            return Some(b);
+        }
         self.builds
             .iter()
             .filter(|b| b.agent_id == agent_id)
