@@ -41,6 +41,31 @@ pub struct FilterArgs {
     pub read_only: bool,
 }
 
+/// Local directories whose files tools may read and write (stdio only).
+#[derive(Args, Clone, Debug, Default)]
+pub struct LocalArgs {
+    /// Let tools read and write local files below DIR (repeatable; none by default)
+    /// [env: DUVO_ALLOW_DIRS, colon-separated].
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub allow_dir: Vec<std::path::PathBuf>,
+}
+
+impl LocalArgs {
+    /// The allowed directories: the flags, else `DUVO_ALLOW_DIRS`.
+    pub fn dirs(&self) -> Vec<std::path::PathBuf> {
+        if !self.allow_dir.is_empty() {
+            return self.allow_dir.clone();
+        }
+        env("DUVO_ALLOW_DIRS")
+            .map(|v| {
+                std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A configuration that cannot work, with the fix.
 #[derive(Debug, Error)]
 pub enum ConfigError {

@@ -4,8 +4,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use duvo_mcp::catalog::Catalog;
 use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
-use duvo_mcp::config::{ConnectionArgs, FilterArgs, parse_base_url};
-use duvo_mcp::server::{DuvoServer, ServerState};
+use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs, parse_base_url};
+use duvo_mcp::server::{DuvoServer, ServerOptions, ServerState};
 use duvo_mcp::{cli_tools, emulator, transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,11 @@ enum Command {
         connection: ConnectionArgs,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        local: LocalArgs,
     },
+    /// Serve MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, health at /healthz.
+    Http(transport::http::HttpArgs),
     /// Run the Duvo API emulator alone; prints its base URL and a demo key on stderr.
     Emulator {
         /// Address to listen on.
@@ -47,6 +51,9 @@ enum Command {
         /// Tools and bytes of `tools/list` JSON per toolset.
         #[arg(long, conflicts_with = "json")]
         stats: bool,
+        /// A Markdown table (the README's tool list).
+        #[arg(long, conflicts_with_all = ["json", "stats"])]
+        markdown: bool,
         #[command(flatten)]
         filter: FilterArgs,
     },
@@ -92,8 +99,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Stdio {
         connection: ConnectionArgs::default(),
         filter: FilterArgs::default(),
+        local: LocalArgs::default(),
     }) {
-        Command::Stdio { connection, filter } => serve_stdio(connection, filter).await,
+        Command::Stdio {
+            connection,
+            filter,
+            local,
+        } => serve_stdio(connection, filter, local).await,
+        Command::Http(args) => transport::http::run(args).await,
         Command::Emulator {
             listen,
             time_scale,
@@ -102,25 +115,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tools {
             json,
             stats,
+            markdown,
             filter,
         } => {
             let catalog = Catalog::embedded()?;
-            let enabled = catalog.select(&filter.selection()?)?;
+            let selection = filter.selection()?;
+            let enabled = catalog.select(&selection)?;
+            let ro = selection.read_only;
             let text = if json {
-                cli_tools::json(&enabled)?
+                cli_tools::json(&enabled, ro)?
             } else if stats {
-                cli_tools::stats(&catalog, &enabled)?
+                cli_tools::stats(&catalog, &enabled, ro)?
+            } else if markdown {
+                cli_tools::markdown(&enabled, ro)
             } else {
-                cli_tools::table(&enabled)
+                cli_tools::table(&enabled, ro)
             };
             cli_tools::write_stdout(&text)
         }
     }
 }
 
-async fn serve_stdio(connection: ConnectionArgs, filter: FilterArgs) -> anyhow::Result<()> {
-    let catalog = Catalog::embedded()?;
-    let enabled = catalog.select(&filter.selection()?)?;
+async fn serve_stdio(
+    connection: ConnectionArgs,
+    filter: FilterArgs,
+    local: LocalArgs,
+) -> anyhow::Result<()> {
+    // Local files only on stdio (the server runs as the user), below the allowed directories.
+    let local_files =
+        duvo_mcp::workflows::local::LocalFiles::stdio(&local.dirs()).map_err(anyhow::Error::msg)?;
+    let catalog = Arc::new(Catalog::embedded()?);
+    let selection = filter.selection()?;
+    catalog.select(&selection)?;
     let mut _demo = None;
     let (client_config, team_id) = if connection.demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -142,9 +168,14 @@ async fn serve_stdio(connection: ConnectionArgs, filter: FilterArgs) -> anyhow::
         (c.client, c.team_id)
     };
     let client = DuvoClient::new(client_config)?;
-    let state = ServerState::new(enabled, client, team_id);
+    let options = ServerOptions {
+        team_id,
+        passthrough_auth: false,
+    };
+    let state =
+        ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
     tracing::info!(
-        tools = state.enabled.entries().len(),
+        tools = state.listed_tools().len(),
         "duvo-mcp serving MCP on stdio"
     );
     transport::stdio::serve(DuvoServer::new(Arc::new(state))).await

@@ -297,7 +297,7 @@ async fn every_spec_operation_is_served_and_every_response_conforms() {
     let known = harvest(&api).await;
 
     // A stopped Job is listed as `stopped`, which the spec's response enum forgets (a documented
-    // quirk the contract layer allows).
+    // quirk the contract layer allows). `[approval]` keeps the Job waiting until it is stopped.
     let agent = known
         .get("agent_id")
         .and_then(Value::as_str)
@@ -307,7 +307,7 @@ async fn every_spec_operation_is_served_and_every_response_conforms() {
         .send(
             "POST",
             &runs,
-            Some(json!({"agent_id": agent, "input": "Contract test [slow]"})),
+            Some(json!({"agent_id": agent, "input": "Contract test [approval]"})),
         )
         .await;
     assert_eq!(

@@ -79,13 +79,21 @@ impl ClientHandler for TestUser {
             }
             Answer::FirstOption => {
                 let mut content = serde_json::Map::new();
-                for (key, prop) in schema["properties"].as_object().cloned().unwrap_or_default() {
+                for (key, prop) in schema["properties"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+                {
                     let first = prop["enum"][0]
                         .as_str()
                         .or(prop["items"]["enum"][0].as_str())
                         .unwrap_or("yes")
                         .to_owned();
-                    let value = if prop["type"] == "array" { json!([first]) } else { json!(first) };
+                    let value = if prop["type"] == "array" {
+                        json!([first])
+                    } else {
+                        json!(first)
+                    };
                     content.insert(key, value);
                 }
                 ElicitResult::new(ElicitationAction::Accept).with_content(Value::Object(content))
@@ -120,12 +128,19 @@ async fn run_assignment_waits_to_completion_with_progress() {
     .await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["finished"], true);
-    assert!(done["last_messages"].as_array().is_some_and(|m| !m.is_empty()), "{done}");
+    assert!(
+        done["last_messages"]
+            .as_array()
+            .is_some_and(|m| !m.is_empty()),
+        "{done}"
+    );
     assert!(done["messages_total"].as_u64().unwrap_or(0) >= 1);
     let progress = user.progress.lock().expect("lock").clone();
     assert!(!progress.is_empty(), "progress notifications arrive");
     assert!(
-        progress.iter().any(|p| p.message.as_deref().is_some_and(|m| m.contains("status"))),
+        progress
+            .iter()
+            .any(|p| p.message.as_deref().is_some_and(|m| m.contains("status"))),
         "{progress:?}"
     );
     client.cancel().await.ok();
@@ -146,10 +161,17 @@ async fn short_wait_says_still_running_and_wait_for_run_picks_up() {
     assert_eq!(first["finished"], false, "{first}");
     let run_id = first["run_id"].as_str().expect("run id").to_owned();
     assert!(
-        first["next"].as_str().is_some_and(|n| n.contains("still running") || n.contains("Still running")),
+        first["next"]
+            .as_str()
+            .is_some_and(|n| n.contains("still running") || n.contains("Still running")),
         "{first}"
     );
-    let later = call_ok(&client, "waitForRun", json!({"run_id": run_id, "wait_seconds": 60})).await;
+    let later = call_ok(
+        &client,
+        "waitForRun",
+        json!({"run_id": run_id, "wait_seconds": 60}),
+    )
+    .await;
     assert_eq!(later["status"], "completed", "{later}");
     client.cancel().await.ok();
     emu.shutdown().await;
@@ -166,7 +188,12 @@ async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
     let client = connect_default(&emu).await;
     let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
     for stop in [false, true] {
-        let started = call_ok(&client, "startRun", json!({"agent_id": agent_id, "message": "[slow] [slow]"})).await;
+        let started = call_ok(
+            &client,
+            "startRun",
+            json!({"agent_id": agent_id, "message": "[slow] [slow]"}),
+        )
+        .await;
         let run_id = started["run"]["id"].as_str().expect("run id").to_owned();
         let params = CallToolRequestParams::new("waitForRun").with_arguments(
             json!({"run_id": run_id, "wait_seconds": 120, "stop_on_cancel": stop})
@@ -191,13 +218,19 @@ async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
             let got = call_ok(&client, "getRun", json!({"run_id": run_id})).await;
             let status = got["run"]["status"].as_str().unwrap_or("").to_owned();
             if !stop {
-                assert_ne!(status, "stopped", "without stop_on_cancel the Job keeps running");
+                assert_ne!(
+                    status, "stopped",
+                    "without stop_on_cancel the Job keeps running"
+                );
                 break;
             }
             if status == "stopped" {
                 break;
             }
-            assert!(Instant::now() < deadline, "Job not stopped after cancel: {status}");
+            assert!(
+                Instant::now() < deadline,
+                "Job not stopped after cancel: {status}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(t0.elapsed() < Duration::from_secs(10));
@@ -227,8 +260,42 @@ async fn approval_is_asked_through_elicitation_and_forwarded() {
     assert_eq!(prompts.len(), 1, "asked once: {prompts:?}");
     let log = request_log(&emu).await;
     assert!(
-        log.iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))),
+        log.iter()
+            .any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))),
         "the answer reached Duvo"
+    );
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denial_through_elicitation_reaches_duvo() {
+    let emu = start_emulator().await;
+    let user = TestUser::new(Answer::Deny, true);
+    let client = user
+        .clone()
+        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+        .await
+        .expect("handshake");
+    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
+    let done = call_ok(
+        &client,
+        "runAssignment",
+        json!({"agent_id": agent_id, "message": "Pay invoice 8 [approval]", "wait_seconds": 60}),
+    )
+    .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let run_id = done["run_id"].as_str().expect("run id");
+    let msgs = call_ok(
+        &client,
+        "listRunMessages",
+        json!({"run_id": run_id, "limit": 50}),
+    )
+    .await;
+    assert!(
+        msgs.to_string().to_lowercase().contains("denied")
+            || msgs.to_string().contains("not taken"),
+        "{msgs}"
     );
     client.cancel().await.ok();
     emu.shutdown().await;
@@ -273,10 +340,16 @@ async fn declined_prompt_leaves_the_request_open_and_says_so() {
     )
     .await;
     assert_eq!(out["status"], "waiting", "{out}");
-    assert!(out["note"].as_str().is_some_and(|n| n.contains("declined")), "{out}");
+    assert!(
+        out["note"].as_str().is_some_and(|n| n.contains("declined")),
+        "{out}"
+    );
     assert!(out["pending_human_request"]["id"].is_string());
     let log = request_log(&emu).await;
-    assert!(!log.iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))));
+    assert!(
+        !log.iter()
+            .any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond")))
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }
@@ -294,8 +367,13 @@ async fn a_client_that_cannot_ask_gets_the_request_and_the_call_that_answers_it(
     .await;
     assert_eq!(out["status"], "waiting", "{out}");
     let next = out["next"].as_str().unwrap_or("");
-    assert!(next.contains("respondToHumanRequest") && next.contains("approved"), "{out}");
-    let request_id = out["pending_human_request"]["id"].as_str().expect("request id");
+    assert!(
+        next.contains("respondToHumanRequest") && next.contains("approved"),
+        "{out}"
+    );
+    let request_id = out["pending_human_request"]["id"]
+        .as_str()
+        .expect("request id");
     let run_id = out["run_id"].as_str().expect("run id");
     call_ok(
         &client,
@@ -334,7 +412,10 @@ async fn modern_clients_get_an_input_required_round_trip() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(user.prompts.lock().expect("lock").len(), 1);
     let runs = call_ok(&client, "listRuns", json!({"agent_id": agent_id})).await;
-    assert_eq!(runs["total"], 1, "the retry resumed the same Job, it did not start another");
+    assert_eq!(
+        runs["total"], 1,
+        "the retry resumed the same Job, it did not start another"
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }

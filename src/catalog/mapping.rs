@@ -71,6 +71,10 @@ pub fn to_request(
                     push_wildcard(&mut path, &value).map_err(|p| invalid(format!("{arg}: {p}")))?;
                 } else if value.is_empty() {
                     return Err(invalid(format!("{arg}: must not be empty")));
+                } else if value == "." || value == ".." {
+                    // A dot segment would be resolved away by URL normalisation and send the
+                    // call to another endpoint (`/v2/teams/../runs` is `/v2/runs`).
+                    return Err(invalid(format!("{arg}: {value:?} is not a valid value")));
                 } else {
                     path.push_str(&utf8_percent_encode(&value, SEGMENT).to_string());
                 }
@@ -379,6 +383,25 @@ mod tests {
         )
         .expect_err("traversal");
         assert!(err.to_string().contains("path"));
+    }
+
+    #[test]
+    fn dot_segments_are_refused_in_single_segment_params() {
+        let c = catalog();
+        let e = c.get("putFile").expect("entry");
+        for dots in [".", ".."] {
+            let err = to_request(
+                e,
+                &obj(json!({"thing_id": dots, "path": "f.md", "content": ""})),
+                None,
+            )
+            .expect_err("dot segment");
+            assert!(err.to_string().contains("thing_id"), "{err}");
+        }
+        let e = c.get("getThing").expect("entry");
+        let err = to_request(e, &obj(json!({"thing_id": ID, "team_id": ".."})), None)
+            .expect_err("dot team");
+        assert!(err.to_string().contains("team_id"), "{err}");
     }
 
     #[test]

@@ -179,6 +179,90 @@ impl DuvoClient {
         }
     }
 
+    /// PUTs `data` to a presigned upload `url` (no `Authorization`: the URL is the credential),
+    /// retrying 429, 5xx and connection errors; returns the HTTP status. Errors never show the URL's
+    /// query (it holds the signature).
+    pub async fn put_presigned(
+        &self,
+        url: &str,
+        data: bytes::Bytes,
+        content_type: &str,
+    ) -> Result<u16, ApiError> {
+        let parsed = Url::parse(url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| ApiError::Build("the upload URL is not an http(s) URL".into()))?;
+        let origin = parsed.origin().ascii_serialization();
+        // Big bodies on slow links: 60 s plus 1 s per 512 KiB.
+        let timeout = Duration::from_secs(60 + (data.len() as u64) / (512 * 1024));
+        let policy = &self.inner.config.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let outcome = self
+                .inner
+                .http
+                .put(parsed.clone())
+                .header(http::header::CONTENT_TYPE, content_type)
+                .timeout(timeout)
+                .body(data.clone())
+                .send()
+                .await;
+            let retry_in = match outcome {
+                Ok(resp) if resp.status().is_success() => return Ok(resp.status().as_u16()),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    // Storage error bodies can echo the signature: keep only status and code.
+                    let err = match request::read_error(resp, attempt).await {
+                        ApiError::Status {
+                            status,
+                            code,
+                            retry_after,
+                            attempts,
+                            ..
+                        } => ApiError::Status {
+                            status,
+                            code,
+                            message: None,
+                            details: None,
+                            retry_after,
+                            attempts,
+                        },
+                        other => other,
+                    };
+                    let retryable = status == 429 || (500..600).contains(&status);
+                    if !retryable || attempt > policy.max_retries {
+                        return Err(err);
+                    }
+                    let hinted = match &err {
+                        ApiError::Status { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    hinted
+                        .filter(|d| *d <= policy.max_retry_after)
+                        .unwrap_or_else(|| policy.backoff(attempt))
+                }
+                Err(e) => {
+                    let err = if e.is_timeout() {
+                        ApiError::Timeout { attempts: attempt }
+                    } else {
+                        ApiError::Unreachable {
+                            base_url: origin.clone(),
+                            reason: error_chain(&e.without_url()),
+                            attempts: attempt,
+                        }
+                    };
+                    match policy.delay_for_transport(attempt, true) {
+                        Some(delay) => delay,
+                        None => return Err(err),
+                    }
+                }
+            };
+            tracing::debug!(attempt, "presigned upload failed; retrying");
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+
     fn url_for(&self, req: &ApiRequest) -> Url {
         let mut url = self.inner.config.base_url.clone();
         let base_path = url.path().trim_end_matches('/').to_owned();
@@ -219,4 +303,16 @@ impl DuvoClient {
             attempts,
         }
     }
+}
+
+/// An error and its sources, joined with `: `.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    reason
 }

@@ -342,6 +342,36 @@ fn reused(idem: &str) -> Response {
     .into_response()
 }
 
+/// What identifies a request body for idempotency: its bytes, with a multipart boundary
+/// (random per attempt) replaced by a fixed marker so a retried upload matches its first try.
+fn body_print(headers: &axum::http::HeaderMap, bytes: &[u8]) -> Vec<u8> {
+    let boundary = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|ct| ct.starts_with("multipart/"))
+        .and_then(|ct| {
+            ct.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+        })
+        .map(|b| b.trim_matches('"').as_bytes().to_vec())
+        .filter(|b| !b.is_empty());
+    let Some(boundary) = boundary else {
+        return bytes.to_vec();
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(&boundary) {
+            out.extend_from_slice(b"BOUNDARY");
+            i += boundary.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,31 +394,4 @@ mod tests {
         assert!(authenticate(Some("Bearer sk_live_x")).is_err());
         assert!(authenticate(None).is_err());
     }
-}
-
-/// What identifies a request body for idempotency: its bytes, with a multipart boundary
-/// (random per attempt) replaced by a fixed marker so a retried upload matches its first try.
-fn body_print(headers: &axum::http::HeaderMap, bytes: &[u8]) -> Vec<u8> {
-    let boundary = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .filter(|ct| ct.starts_with("multipart/"))
-        .and_then(|ct| ct.split(';').find_map(|p| p.trim().strip_prefix("boundary=")))
-        .map(|b| b.trim_matches('"').as_bytes().to_vec())
-        .filter(|b| !b.is_empty());
-    let Some(boundary) = boundary else {
-        return bytes.to_vec();
-    };
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i..].starts_with(&boundary) {
-            out.extend_from_slice(b"BOUNDARY");
-            i += boundary.len();
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
 }

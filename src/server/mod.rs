@@ -233,9 +233,11 @@ impl DuvoServer {
         idempotency_key: Option<String>,
     ) -> Result<crate::client::ApiResponse, RestFailure> {
         if self.state.options.passthrough_auth && key.is_none() {
-            return Err(RestFailure::local(CallToolResult::error(vec![ContentBlock::text(
-                "No Duvo API key: this server expects each request to carry Authorization: Bearer dv_… (passthrough mode).",
-            )])));
+            return Err(RestFailure::local(CallToolResult::error(vec![
+                ContentBlock::text(
+                    "No Duvo API key: this server expects each request to carry Authorization: Bearer dv_… (passthrough mode).",
+                ),
+            ])));
         }
         if let Err(e) = mapping::validate(entry, args) {
             return Err(RestFailure::local(results::invalid_arguments(entry, &e)));

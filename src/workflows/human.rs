@@ -172,7 +172,10 @@ pub async fn finish_input_round(call: &Call<'_>, state: &ResumeState) -> Asked {
         Some(result) => forward(call, &form, result).await,
         None => Asked::Declined(format!(
             "No answer came back for the human request; it is still open. Answer with {}.",
-            answer_call(&state.run_id, &json!({"id": state.request_id, "type": state.kind}))
+            answer_call(
+                &state.run_id,
+                &json!({"id": state.request_id, "type": state.kind})
+            )
         )),
     }
 }
@@ -188,16 +191,20 @@ fn input_required(wait: &Wait, form: &Form) -> Asked {
         stop_on_cancel: wait.stop_on_cancel,
     };
     let Some(sealed) = CODEC.as_ref().and_then(|c| c.seal_json(&state).ok()) else {
-        return Asked::CannotAsk("Could not seal the request state; answer the request yourself.".into());
+        return Asked::CannotAsk(
+            "Could not seal the request state; answer the request yourself.".into(),
+        );
     };
     let mut requests = InputRequests::new();
     requests.insert(
         INPUT_KEY.to_owned(),
-        InputRequest::Elicitation(ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
-            meta: None,
-            message: form.message.clone(),
-            requested_schema: form.schema.clone(),
-        })),
+        InputRequest::Elicitation(ElicitRequest::new(
+            ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: form.message.clone(),
+                requested_schema: form.schema.clone(),
+            },
+        )),
     );
     Asked::InputRequired(InputRequiredResult::new(Some(requests), Some(sealed)))
 }
@@ -207,10 +214,17 @@ async fn forward(call: &Call<'_>, form: &Form, result: ElicitResult) -> Asked {
     match result.action {
         ElicitationAction::Accept => {}
         action => {
-            let what = if action == ElicitationAction::Decline { "declined" } else { "cancelled" };
+            let what = if action == ElicitationAction::Decline {
+                "declined"
+            } else {
+                "cancelled"
+            };
             return Asked::Declined(format!(
                 "The user {what} to answer; the request is still open and nothing was sent. Answer later with {}.",
-                answer_call(&form.run_id, &json!({"id": form.request_id, "type": form.kind}))
+                answer_call(
+                    &form.run_id,
+                    &json!({"id": form.request_id, "type": form.kind})
+                )
             ));
         }
     }
@@ -218,7 +232,9 @@ async fn forward(call: &Call<'_>, form: &Form, result: ElicitResult) -> Asked {
     let mut body = json!({ "run_id": form.run_id, "request_id": form.request_id });
     if form.kind == "approval" {
         let Some(approved) = content["approve"].as_bool() else {
-            return Asked::Declined("The user's answer had no approve/deny choice; the request is still open.".into());
+            return Asked::Declined(
+                "The user's answer had no approve/deny choice; the request is still open.".into(),
+            );
         };
         body["approved"] = Value::Bool(approved);
     } else {
@@ -257,10 +273,14 @@ struct Form {
 
 impl Form {
     fn for_request(run_id: &str, request: &Value) -> Self {
-        let title = request["title"].as_str().unwrap_or("A Duvo Job needs your input");
+        let title = request["title"]
+            .as_str()
+            .unwrap_or("A Duvo Job needs your input");
         let description = request["description"].as_str().unwrap_or("");
         let kind = request["type"].as_str().unwrap_or("question").to_owned();
-        let message = format!("Duvo Job {run_id} asks: {title}\n{description}").trim().to_owned();
+        let message = format!("Duvo Job {run_id} asks: {title}\n{description}")
+            .trim()
+            .to_owned();
         let (questions, schema) = if kind == "approval" {
             (Vec::new(), approval_schema(title))
         } else {
@@ -288,16 +308,31 @@ fn approval_schema(title: &str) -> ElicitationSchema {
 fn question_schema(request: &Value) -> (Vec<String>, ElicitationSchema) {
     let mut questions = Vec::new();
     let mut props = Map::new();
-    for (i, q) in request["questions"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    for (i, q) in request["questions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let text = q["question"].as_str().unwrap_or("Answer").to_owned();
         let labels: Vec<Value> = q["options"]
             .as_array()
-            .map(|o| o.iter().filter_map(|x| x["label"].as_str().map(|l| json!(l))).collect())
+            .map(|o| {
+                o.iter()
+                    .filter_map(|x| x["label"].as_str().map(|l| json!(l)))
+                    .collect()
+            })
             .unwrap_or_default();
-        let prop = match (labels.is_empty(), q["multi_select"].as_bool().unwrap_or(false)) {
+        let prop = match (
+            labels.is_empty(),
+            q["multi_select"].as_bool().unwrap_or(false),
+        ) {
             (true, _) => json!({"type": "string", "title": text}),
             (false, false) => json!({"type": "string", "title": text, "enum": labels}),
-            (false, true) => json!({"type": "array", "title": text, "items": {"type": "string", "enum": labels}}),
+            (false, true) => {
+                json!({"type": "array", "title": text, "items": {"type": "string", "enum": labels}})
+            }
         };
         props.insert(format!("q{}", i + 1), prop);
         questions.push(text);
@@ -305,13 +340,15 @@ fn question_schema(request: &Value) -> (Vec<String>, ElicitationSchema) {
     let required: Vec<String> = (1..=questions.len()).map(|i| format!("q{i}")).collect();
     let full = json!({"type": "object", "properties": props, "required": required});
     // A client schema type may not know multi-select arrays: fall back to free text.
-    let parsed = serde_json::from_value::<ElicitationSchema>(full).ok().unwrap_or_else(|| {
-        let mut plain = Map::new();
-        for (i, q) in questions.iter().enumerate() {
-            plain.insert(format!("q{}", i + 1), json!({"type": "string", "title": q}));
-        }
-        schema(json!({"type": "object", "properties": plain, "required": required}))
-    });
+    let parsed = serde_json::from_value::<ElicitationSchema>(full)
+        .ok()
+        .unwrap_or_else(|| {
+            let mut plain = Map::new();
+            for (i, q) in questions.iter().enumerate() {
+                plain.insert(format!("q{}", i + 1), json!({"type": "string", "title": q}));
+            }
+            schema(json!({"type": "object", "properties": plain, "required": required}))
+        });
     (questions, parsed)
 }
 

@@ -135,14 +135,26 @@ pub async fn run(
     }
 }
 
+/// Arguments a workflow could not parse: the tool error to return (boxed: results are large).
+#[derive(Debug)]
+pub struct ArgsError(Box<CallToolResult>);
+
+impl From<ArgsError> for CallToolResponse {
+    fn from(e: ArgsError) -> Self {
+        CallToolResponse::Complete(*e.0)
+    }
+}
+
 /// Parses validated arguments into the workflow's type, or a tool error naming the problem.
 pub fn parse_args<T: serde::de::DeserializeOwned>(
     tool: &str,
     args: JsonObject,
-) -> Result<T, CallToolResult> {
+) -> Result<T, ArgsError> {
     serde_json::from_value(Value::Object(args)).map_err(|e| {
-        CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
-            "Invalid arguments for {tool}: {e}; nothing was sent."
-        ))])
+        ArgsError(Box::new(CallToolResult::error(vec![
+            rmcp::model::ContentBlock::text(format!(
+                "Invalid arguments for {tool}: {e}; nothing was sent."
+            )),
+        ])))
     })
 }

@@ -122,10 +122,117 @@ pub fn convert(schema: &Value, dir: Direction) -> Value {
         }
     }
     filter_required(&mut out, dir);
+    merge_closed_all_of(&mut out);
     if obj.get("nullable") == Some(&Value::Bool(true)) {
         return make_nullable(out);
     }
     Value::Object(out)
+}
+
+/// Spec defect: `allOf` of objects that each forbid extra properties accepts no object that
+/// uses properties of two branches (e.g. `listCaseRunRecentMessages`). Such an `allOf` is
+/// rewritten as one merged object, distributing over a single `anyOf` branch when there is one.
+fn merge_closed_all_of(out: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = out.get("allOf") else {
+        return;
+    };
+    let merged = match branches.iter().position(is_choice) {
+        None => merge_objects(branches),
+        Some(i) => {
+            let rest: Vec<Value> = branches
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, b)| b.clone())
+                .collect();
+            let mut alternatives = Vec::new();
+            for alt in choices(&branches[i]) {
+                let mut parts = rest.clone();
+                parts.push(flatten(&alt));
+                match merge_objects(&parts) {
+                    Some(m) => alternatives.push(m),
+                    None => return,
+                }
+            }
+            Some(json!({ "anyOf": alternatives }))
+        }
+    };
+    if let Some(Value::Object(merged)) = merged {
+        out.remove("allOf");
+        for (k, v) in merged {
+            out.insert(k, v);
+        }
+    }
+}
+
+/// The alternatives of a choice, nested choices flattened.
+fn choices(v: &Value) -> Vec<Value> {
+    if is_choice(v) {
+        v["anyOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(choices)
+            .collect()
+    } else {
+        vec![v.clone()]
+    }
+}
+
+/// A branch that is only an `anyOf`.
+fn is_choice(b: &Value) -> bool {
+    b.as_object()
+        .is_some_and(|m| m.len() == 1 && m.contains_key("anyOf"))
+}
+
+/// An `allOf` of plain objects, already merged, or the schema itself.
+fn flatten(v: &Value) -> Value {
+    match v.get("allOf").and_then(Value::as_array) {
+        Some(parts) => merge_objects(parts).unwrap_or_else(|| v.clone()),
+        None => v.clone(),
+    }
+}
+
+/// Merges plain object schemas (properties, required, additionalProperties); `None` if any
+/// part is not a plain object.
+fn merge_objects(parts: &[Value]) -> Option<Value> {
+    let mut props = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    let mut closed = true;
+    for part in parts {
+        let part = flatten(part);
+        let m = part.as_object()?;
+        if ["$ref", "anyOf", "oneOf", "allOf"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+        {
+            return None;
+        }
+        if m.get("type").is_some_and(|t| t != "object") {
+            return None;
+        }
+        if let Some(Value::Object(p)) = m.get("properties") {
+            for (k, v) in p {
+                props.insert(k.clone(), v.clone());
+            }
+        }
+        for r in m
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !required.contains(r) {
+                required.push(r.clone());
+            }
+        }
+        closed &= m.get("additionalProperties") == Some(&Value::Bool(false));
+    }
+    let mut merged = json!({ "type": "object", "properties": props, "required": required });
+    if closed {
+        merged["additionalProperties"] = Value::Bool(false);
+    }
+    Some(merged)
 }
 
 /// Drop `readOnly` properties from `required` in requests and `writeOnly` ones in responses.

@@ -643,20 +643,10 @@ fn fit_pattern(pattern: &str, current: String) -> String {
     .map_or(current, |c| (*c).to_string())
 }
 
-fn gen_string(m: &Map<String, Value>, ctx: &GenCtx<'_>, loc: &Loc) -> Value {
-    if let Some(v) = echo(m, ctx, loc) {
-        return v;
-    }
+/// A string for a `format` (or, without one, for the property's name).
+fn by_format(format: Option<&str>, ctx: &GenCtx<'_>, loc: &Loc) -> String {
     let name = loc.name.as_deref().unwrap_or("");
-    let format = m.get("format").and_then(Value::as_str);
-    let example = m
-        .get("examples")
-        .and_then(Value::as_array)
-        .and_then(|e| e.first())
-        .and_then(Value::as_str)
-        .filter(|_| format.is_none());
-    let mut s = match format {
-        None if example.is_some() => example.map(str::to_string).unwrap_or_default(),
+    match format {
         Some("uuid") => derived_uuid(ctx.seed, &loc.pointer).to_string(),
         Some("date-time") => timestamp(name),
         Some("date") => ANCHOR.format("%Y-%m-%d").to_string(),
@@ -667,6 +657,23 @@ fn gen_string(m: &Map<String, Value>, ctx: &GenCtx<'_>, loc: &Loc) -> Value {
             derived_uuid(ctx.seed, &loc.pointer).simple()
         ),
         _ => named_string(ctx, loc).unwrap_or_else(|| "example".into()),
+    }
+}
+
+fn gen_string(m: &Map<String, Value>, ctx: &GenCtx<'_>, loc: &Loc) -> Value {
+    if let Some(v) = echo(m, ctx, loc) {
+        return v;
+    }
+    let format = m.get("format").and_then(Value::as_str);
+    // The first known value of an open set (`x-extensible-enum`).
+    let example = m
+        .get("examples")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+        .and_then(Value::as_str);
+    let mut s = match (format, example) {
+        (None, Some(e)) => e.to_string(),
+        (format, _) => by_format(format, ctx, loc),
     };
     if let Some(p) = m.get("pattern").and_then(Value::as_str) {
         s = fit_pattern(p, s);
