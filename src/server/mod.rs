@@ -162,7 +162,9 @@ impl DuvoServer {
         } else {
             None
         };
-        let narrowed = match scope::header_selection(parts) {
+        let selection = scope::header_selection(parts);
+        let read_only = selection.as_ref().is_some_and(|s| s.read_only);
+        let narrowed = match selection {
             None => None,
             Some(sel) => Some(
                 scope::narrow(
@@ -174,7 +176,6 @@ impl DuvoServer {
                 .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
             ),
         };
-        let read_only = scope::header_selection(parts).is_some_and(|s| s.read_only);
         Ok(RequestScope {
             key,
             narrowed,

@@ -95,16 +95,16 @@ fn tool(
     title: &str,
     description: &'static str,
     schema: JsonObject,
-    read_only: bool,
+    idempotent: bool,
 ) -> Tool {
-    // waitForRun only reads, unless the user answers a human request through it.
+    // Not read-only: either starts a Job, or may answer a human request through the user.
     Tool::new(name, description, Arc::new(schema))
         .with_title(title)
         .with_annotations(
             ToolAnnotations::with_title(title)
                 .read_only(false)
                 .destructive(false)
-                .idempotent(read_only)
+                .idempotent(idempotent)
                 .open_world(true),
         )
 }
