@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod cli_tools;
 pub mod client;
 pub mod config;
+pub mod conformance;
 pub mod emulator;
 pub mod server;
 pub mod transport;
+pub mod workflows;

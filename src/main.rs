@@ -42,6 +42,8 @@ enum Command {
         /// Requests per minute per key before 429.
         #[arg(long, default_value_t = 300)]
         rate_limit: u32,
+        #[command(flatten)]
+        faults: emulator::faults::FaultArgs,
     },
     /// Print the effective tool list (after the filters).
     Tools {
@@ -111,7 +113,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             time_scale,
             rate_limit,
-        } => run_emulator(listen, time_scale, rate_limit).await,
+            faults,
+        } => run_emulator(listen, time_scale, rate_limit, faults).await,
         Command::Tools {
             json,
             stats,
@@ -181,13 +184,20 @@ async fn serve_stdio(
     transport::stdio::serve(DuvoServer::new(Arc::new(state))).await
 }
 
-async fn run_emulator(listen: SocketAddr, time_scale: f64, rate_limit: u32) -> anyhow::Result<()> {
+async fn run_emulator(
+    listen: SocketAddr,
+    time_scale: f64,
+    rate_limit: u32,
+    faults: emulator::faults::FaultArgs,
+) -> anyhow::Result<()> {
+    let faults = faults.profile().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let config = emulator::EmulatorConfig {
         time_scale,
         rate_limit_per_minute: rate_limit,
+        faults,
         ..emulator::EmulatorConfig::default()
     };
     let emu = emulator::start(listener, config).await?;

@@ -53,7 +53,10 @@ fn tools_json_lists_name_toolset_annotations_and_schema() {
 #[test]
 fn filters_apply_from_flags_and_environment() {
     let jobs = tools_json(&["--toolsets", "jobs"], &[]);
-    assert!(jobs.iter().all(|t| t["toolset"] == "jobs" || t["toolset"] == "meta"));
+    assert!(
+        jobs.iter()
+            .all(|t| t["toolset"] == "jobs" || t["toolset"] == "meta")
+    );
     assert_eq!(jobs.iter().filter(|t| t["toolset"] == "meta").count(), 2);
     let ro = tools_json(&["--read-only"], &[]);
     assert!(!ro.is_empty());

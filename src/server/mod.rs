@@ -2,6 +2,7 @@
 //!
 //! Per call: handler → catalog entry → argument mapping → shared client → result shaping.
 
+pub mod malformed;
 pub mod meta;
 pub mod prompts;
 pub mod resources;
@@ -475,14 +476,14 @@ impl ServerHandler for DuvoServer {
                 .enable_prompts()
                 .build(),
         )
-            .with_server_info(
-                Implementation::new("duvo-mcp", env!("CARGO_PKG_VERSION"))
-                    .with_title("Duvo")
-                    .with_description(
-                        "Operate Duvo: Assignments, Jobs, Revisions, Queues, Skills and more.",
-                    ),
-            )
-            .with_instructions(INSTRUCTIONS)
+        .with_server_info(
+            Implementation::new("duvo-mcp", env!("CARGO_PKG_VERSION"))
+                .with_title("Duvo")
+                .with_description(
+                    "Operate Duvo: Assignments, Jobs, Revisions, Queues, Skills and more.",
+                ),
+        )
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_resources(
@@ -520,7 +521,9 @@ impl ServerHandler for DuvoServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
-        Ok(rmcp::model::ListPromptsResult::with_all_items(prompts::list()))
+        Ok(rmcp::model::ListPromptsResult::with_all_items(
+            prompts::list(),
+        ))
     }
 
     async fn get_prompt(
@@ -533,6 +536,18 @@ impl ServerHandler for DuvoServer {
         prompts::get(self, &request.name, &args, scope.key.as_ref())
             .await
             .map(Into::into)
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: rmcp::model::CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CustomResult, ErrorData> {
+        // Known MCP methods land here only when their params were unreadable.
+        Err(malformed::custom_request_error(
+            &request.method,
+            request.params.as_ref(),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -566,10 +581,7 @@ impl ServerHandler for DuvoServer {
         let args = request.arguments.clone().unwrap_or_default();
         match request.name.as_ref() {
             meta::SEARCH_TOOLS => Ok(self.search_tools(&scope, args).into()),
-            meta::CALL_TOOL => {
-                self.call_by_name(&scope, args, &context, &request)
-                    .await
-            }
+            meta::CALL_TOOL => self.call_by_name(&scope, args, &context, &request).await,
             name => match self.resolve(&scope, name) {
                 Ok(entry) => {
                     self.dispatch(&entry, args, &scope, &context, &request)

@@ -51,12 +51,16 @@ pub async fn get(
             .and_then(|v| v.as_str())
             .filter(|v| !v.trim().is_empty())
             .map(str::to_owned)
-            .ok_or_else(|| ErrorData::invalid_params(format!("prompt {name} needs the argument {k}"), None))
+            .ok_or_else(|| {
+                ErrorData::invalid_params(format!("prompt {name} needs the argument {k}"), None)
+            })
     };
     let fetch = |tool: &'static str, a: Value| async move {
         match server.call_rest(tool, a, key).await {
             Ok(v) => v,
-            Err(e) => json!({ "error": e.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ") }),
+            Err(e) => {
+                json!({ "error": e.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ") })
+            }
         }
     };
     let (description, text) = match name {
@@ -70,7 +74,11 @@ pub async fn get(
             )
             .await;
             let agent_id = run["run"]["agent_id"].as_str().unwrap_or("").to_owned();
-            let builds = fetch("listAgentRevisions", json!({ "agent_id": agent_id, "limit": 1 })).await;
+            let builds = fetch(
+                "listAgentRevisions",
+                json!({ "agent_id": agent_id, "limit": 1 }),
+            )
+            .await;
             (
                 "Debug a failed Job",
                 format!(
@@ -88,8 +96,16 @@ pub async fn get(
         "triage_queue" => {
             let queue_id = arg("queue_id")?;
             let queue = fetch("getQueue", json!({ "queue_id": queue_id })).await;
-            let failed = fetch("listCases", json!({ "queue_id": queue_id, "status": "failed", "limit": 100 })).await;
-            let needs_input = fetch("listCases", json!({ "queue_id": queue_id, "status": "needs_input", "limit": 100 })).await;
+            let failed = fetch(
+                "listCases",
+                json!({ "queue_id": queue_id, "status": "failed", "limit": 100 }),
+            )
+            .await;
+            let needs_input = fetch(
+                "listCases",
+                json!({ "queue_id": queue_id, "status": "needs_input", "limit": 100 }),
+            )
+            .await;
             (
                 "Triage a Queue",
                 format!(
@@ -105,9 +121,16 @@ pub async fn get(
         }
         "draft_revision" => {
             let agent_id = arg("agent_id")?;
-            let goal = args.get("goal").and_then(|v| v.as_str()).unwrap_or("(ask the user what should change)");
+            let goal = args
+                .get("goal")
+                .and_then(|v| v.as_str())
+                .unwrap_or("(ask the user what should change)");
             let agent = fetch("getAgent", json!({ "agent_id": agent_id })).await;
-            let builds = fetch("listAgentRevisions", json!({ "agent_id": agent_id, "limit": 3 })).await;
+            let builds = fetch(
+                "listAgentRevisions",
+                json!({ "agent_id": agent_id, "limit": 3 }),
+            )
+            .await;
             (
                 "Draft a new Revision",
                 format!(
@@ -122,17 +145,26 @@ pub async fn get(
         }
         other => {
             return Err(ErrorData::invalid_params(
-                format!("unknown prompt {other:?}; prompts: debug_failed_job, triage_queue, draft_revision"),
+                format!(
+                    "unknown prompt {other:?}; prompts: debug_failed_job, triage_queue, draft_revision"
+                ),
                 None,
             ));
         }
     };
-    Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).with_description(description))
+    Ok(
+        GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+            .with_description(description),
+    )
 }
 
 async fn run_total(server: &DuvoServer, run_id: &str, key: Option<&ApiKey>) -> u64 {
     server
-        .call_rest("listRunMessages", json!({ "run_id": run_id, "limit": 1 }), key)
+        .call_rest(
+            "listRunMessages",
+            json!({ "run_id": run_id, "limit": 1 }),
+            key,
+        )
         .await
         .ok()
         .and_then(|v| v["total"].as_u64())

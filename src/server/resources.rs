@@ -112,7 +112,9 @@ pub async fn read(
 ) -> Result<ReadResourceResult, ErrorData> {
     let Some(target) = parse(uri) else {
         return Err(ErrorData::resource_not_found(
-            format!("unknown resource {uri}; templates: duvo://runs/{{run_id}}, duvo://runs/{{run_id}}/messages, duvo://skills/{{skill_id}}/files/{{path}}"),
+            format!(
+                "unknown resource {uri}; templates: duvo://runs/{{run_id}}, duvo://runs/{{run_id}}/messages, duvo://skills/{{skill_id}}/files/{{path}}"
+            ),
             None,
         ));
     };
@@ -122,7 +124,10 @@ pub async fn read(
             "listRunMessages",
             json!({ "run_id": id, "limit": MESSAGES_PAGE, "offset": offset }),
         ),
-        Target::SkillFile(id, path) => ("getSkillFileContent", json!({ "skill_id": id, "path": path })),
+        Target::SkillFile(id, path) => (
+            "getSkillFileContent",
+            json!({ "skill_id": id, "path": path }),
+        ),
     };
     let value = server.call_rest(name, args, key).await.map_err(|failure| {
         let why = failure
@@ -135,7 +140,10 @@ pub async fn read(
     })?;
     let contents = match (&target, &value) {
         (Target::SkillFile(..), v) => {
-            let text = v["content"].as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let text = v["content"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             ResourceContents::text(text, uri).with_mime_type("text/plain")
         }
         (Target::RunMessages(id, offset), v) => {
@@ -143,7 +151,8 @@ pub async fn read(
             let total = v["total"].as_u64().unwrap_or(0);
             let next = offset + MESSAGES_PAGE;
             if next < total {
-                page["next_page"] = Value::String(format!("duvo://runs/{id}/messages?offset={next}"));
+                page["next_page"] =
+                    Value::String(format!("duvo://runs/{id}/messages?offset={next}"));
             }
             ResourceContents::text(page.to_string(), uri).with_mime_type("application/json")
         }

@@ -49,12 +49,17 @@ pub fn shape(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToo
         .and_then(|v| v.as_str())
         .map(str::to_owned)
         .or_else(|| {
-            result.structured_content.as_ref().and_then(|v| v["run"]["id"].as_str().map(str::to_owned))
+            result
+                .structured_content
+                .as_ref()
+                .and_then(|v| v["run"]["id"].as_str().map(str::to_owned))
         });
     if let Some(run_id) = run_id.filter(|_| entry.name().contains("Run")) {
         result
             .content
-            .push(ContentBlock::resource_link(super::resources::run_link(&run_id)));
+            .push(ContentBlock::resource_link(super::resources::run_link(
+                &run_id,
+            )));
     }
     if entry.name() == "getSkillFileContent"
         && let (Some(skill), Some(path)) = (
@@ -62,9 +67,9 @@ pub fn shape(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToo
             args.get("path").and_then(|v| v.as_str()),
         )
     {
-        result
-            .content
-            .push(ContentBlock::resource_link(super::resources::skill_file_link(skill, path)));
+        result.content.push(ContentBlock::resource_link(
+            super::resources::skill_file_link(skill, path),
+        ));
     }
     result
 }
@@ -79,7 +84,10 @@ pub fn cap(mut value: Value, max: usize) -> (Value, Option<String>) {
     // The largest array among the top-level fields.
     let largest = value.as_object().and_then(|obj| {
         obj.iter()
-            .filter_map(|(k, v)| v.as_array().map(|a| (k.clone(), a.len(), v.to_string().len())))
+            .filter_map(|(k, v)| {
+                v.as_array()
+                    .map(|a| (k.clone(), a.len(), v.to_string().len()))
+            })
             .filter(|(_, n, _)| *n > 1)
             .max_by_key(|(_, _, bytes)| *bytes)
     });
@@ -102,7 +110,7 @@ pub fn cap(mut value: Value, max: usize) -> (Value, Option<String>) {
         let next = format!(
             "{len} {field} in this page were too large to return at once; the first {} are shown. Get the rest with offset={} and limit={} (or narrower filters).",
             keep.max(1),
-            offset + keep.max(1) as u64,
+            offset.saturating_add(keep.max(1) as u64),
             keep.max(1)
         );
         value["_truncated"] = json!({ "field": field, "returned": keep.max(1), "in_page": len });
@@ -110,7 +118,13 @@ pub fn cap(mut value: Value, max: usize) -> (Value, Option<String>) {
             return (value, Some(format!("Result capped: {next}")));
         }
         let (value, more) = cap_strings(value, max);
-        return (value, Some(format!("Result capped: {next} {}", more.unwrap_or_default())));
+        return (
+            value,
+            Some(format!(
+                "Result capped: {next} {}",
+                more.unwrap_or_default()
+            )),
+        );
     }
     let (value, note) = cap_strings(value, max);
     (value, note.map(|n| format!("Result capped: {n}")))
@@ -127,11 +141,18 @@ fn cap_strings(mut value: Value, max: usize) -> (Value, Option<String>) {
             break;
         };
         let keep = len.saturating_sub(size - max + 200).max(200);
+        if keep >= len {
+            // Nothing left worth cutting: a "cut" would only append the marker and grow it.
+            break;
+        }
         if let Some(Value::String(s)) = value.pointer_mut(&path) {
             let cut: String = s.chars().take(keep).collect();
             *s = format!("{cut}… [cut: {keep} of {len} characters shown]");
         }
-        notes.push(format!("{} cut to {keep} of {len} characters.", path.trim_start_matches('/')));
+        notes.push(format!(
+            "{} cut to {keep} of {len} characters.",
+            path.trim_start_matches('/')
+        ));
     }
     let note = (!notes.is_empty()).then(|| notes.join(" "));
     (value, note)
@@ -147,7 +168,12 @@ fn longest_string(v: &Value, at: String) -> Option<(String, usize)> {
             .max_by_key(|(_, n)| *n),
         Value::Object(map) => map
             .iter()
-            .filter_map(|(k, x)| longest_string(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"))))
+            .filter_map(|(k, x)| {
+                longest_string(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                )
+            })
             .max_by_key(|(_, n)| *n),
         _ => None,
     }
@@ -345,7 +371,9 @@ mod tests {
 
     #[test]
     fn the_largest_list_is_cut_with_a_next_page_hint() {
-        let items: Vec<Value> = (0..500).map(|i| json!({"id": i, "text": "x".repeat(100)})).collect();
+        let items: Vec<Value> = (0..500)
+            .map(|i| json!({"id": i, "text": "x".repeat(100)}))
+            .collect();
         let v = json!({"cases": items, "total": 900, "limit": 500, "offset": 100});
         let (capped, note) = cap(v, 10_000);
         assert!(capped.to_string().len() <= 10_000);
@@ -361,8 +389,31 @@ mod tests {
         let v = json!({"content": "y".repeat(50_000), "path": "SKILL.md"});
         let (capped, note) = cap(v, 5_000);
         assert!(capped.to_string().len() <= 5_300);
-        assert!(capped["content"].as_str().is_some_and(|s| s.contains("[cut:")));
+        assert!(
+            capped["content"]
+                .as_str()
+                .is_some_and(|s| s.contains("[cut:"))
+        );
         assert!(note.expect("note").contains("content"));
+    }
+
+    #[test]
+    fn short_strings_are_never_cut_and_huge_offsets_do_not_overflow() {
+        let many: serde_json::Map<String, Value> = (0..50)
+            .map(|i| (format!("k{i}"), json!("z".repeat(150))))
+            .collect();
+        let v = Value::Object(many);
+        let (capped, note) = cap(v.clone(), 1_000);
+        assert_eq!(capped, v, "strings of 200 characters or less stay whole");
+        assert!(note.is_none());
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({"id": i, "t": "x".repeat(50)}))
+            .collect();
+        let (_, note) = cap(json!({"data": items, "offset": u64::MAX}), 1_000);
+        assert!(
+            note.expect("a note")
+                .contains(&format!("offset={}", u64::MAX))
+        );
     }
 
     #[test]

@@ -5,7 +5,11 @@ use rmcp::ServiceExt;
 
 /// Serves `server` on this process's stdin/stdout until the client closes stdin.
 pub async fn serve(server: DuvoServer) -> anyhow::Result<()> {
-    let running = server.serve(rmcp::transport::stdio()).await?;
+    // Our own line framing: every malformed frame gets a JSON-RPC error with its id.
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let running = server
+        .serve(super::lines::LineTransport::new(stdin, stdout))
+        .await?;
     let reason = running.waiting().await?;
     tracing::debug!(?reason, "stdio session ended");
     Ok(())

@@ -1,0 +1,633 @@
+//! `duvo-mcp http`: MCP over HTTP from one process and one shared Duvo client.
+//!
+//! Routes: `/mcp` (Streamable HTTP: legacy `initialize` sessions with `Mcp-Session-Id`, and
+//! stateless 2026-07-28 requests), `GET /sse` + `POST /message` (the deprecated HTTP+SSE
+//! transport, see [`super::sse`]) and `GET /healthz`. Every route passes the admission guard
+//! ([`super::guard`]: Host/Origin allow-lists, inbound auth) and the drain switch
+//! ([`super::limits`]); `/mcp` and `/sse` also count against the session and stream caps.
+
+use crate::catalog::Catalog;
+use crate::client::{ApiKey, ClientConfig, DuvoClient};
+use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_base_url};
+use crate::conformance::FixtureServer;
+use crate::emulator;
+use crate::server::{DuvoServer, ServerOptions, ServerState};
+use crate::transport::guard::{Guard, HostList, InboundAuth, OriginList, admission};
+use crate::transport::limits::{Limits, hold_until_body_ends, unavailable};
+use crate::transport::sse::{self, LegacySse, SseConfig};
+use anyhow::Context;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clap::Args;
+use futures::StreamExt;
+use http::{HeaderValue, Method, StatusCode, header};
+use rmcp::ServerHandler;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Streamable HTTP route.
+pub const MCP_PATH: &str = "/mcp";
+/// Interval of SSE keep-alive comments on every stream.
+const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long the server waits for streams to close after the drain, before exiting anyway.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+
+/// Flags of `duvo-mcp http`.
+#[derive(Args, Clone, Debug)]
+pub struct HttpArgs {
+    /// Where and as whom to call Duvo.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Which tools to expose.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Address to listen on. Loopback by default; a non-loopback address needs --auth-token
+    /// (with --passthrough-auth the token travels in `X-MCP-Auth`).
+    #[arg(long, env = "DUVO_MCP_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Accepted Host header values, comma-separated (`host` or `host:port`, `*` = any)
+    /// [default: localhost,127.0.0.1,::1].
+    #[arg(
+        long,
+        env = "DUVO_MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser Origin values, comma-separated (`https://app.example.com`,
+    /// `http://localhost:*`, `null`, `*` = any) [default: http(s)://localhost|127.0.0.1|[::1] on any
+    /// port]. Requests without Origin are not affected.
+    #[arg(
+        long,
+        env = "DUVO_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "LIST"
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Shared access token every request must present (`Authorization: Bearer <token>`, or
+    /// `X-MCP-Auth: Bearer <token>` with --passthrough-auth). Prefer the environment variable.
+    #[arg(
+        long,
+        env = "DUVO_MCP_AUTH_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub auth_token: Option<Secret>,
+    /// Multi-tenant: each request's own `Authorization: Bearer dv_…` is the Duvo key (no server
+    /// key); requests without one get 401.
+    #[arg(
+        long,
+        env = "DUVO_MCP_PASSTHROUGH_AUTH",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub passthrough_auth: bool,
+    /// Largest request body accepted, in bytes (413 above).
+    #[arg(long, env = "DUVO_MCP_MAX_BODY_BYTES", default_value_t = 4 << 20, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+    /// Live MCP sessions (Streamable HTTP sessions plus /sse connections) before 503.
+    #[arg(
+        long,
+        env = "DUVO_MCP_MAX_SESSIONS",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_sessions: usize,
+    /// Open server-to-client event streams (GET /sse, GET /mcp) before 503.
+    #[arg(
+        long,
+        env = "DUVO_MCP_MAX_STREAMS",
+        default_value_t = 1000,
+        value_name = "N"
+    )]
+    pub max_streams: usize,
+    /// Seconds without client activity after which a session is closed.
+    #[arg(
+        long,
+        env = "DUVO_MCP_SESSION_IDLE_TIMEOUT",
+        default_value_t = 600,
+        value_name = "SECS"
+    )]
+    pub session_idle_timeout: u64,
+    /// On SIGINT/SIGTERM, seconds to let in-flight requests finish before exiting.
+    #[arg(
+        long,
+        env = "DUVO_MCP_SHUTDOWN_TIMEOUT",
+        default_value_t = 20,
+        value_name = "SECS"
+    )]
+    pub shutdown_timeout: u64,
+    /// Do not serve the deprecated HTTP+SSE transport (/sse, /message).
+    #[arg(long)]
+    pub no_sse: bool,
+    /// Also serve the fixture tools, resources and prompts of the MCP conformance suite.
+    #[arg(long, hide = true)]
+    pub conformance_fixtures: bool,
+}
+
+/// A flag value that must never be printed (`Debug` shows `<redacted>`).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Validated HTTP settings.
+#[derive(Clone, Debug)]
+struct Settings {
+    guard: Arc<Guard>,
+    max_body: usize,
+    max_sessions: usize,
+    max_streams: usize,
+    idle: Duration,
+    drain: Duration,
+    sse: bool,
+}
+
+impl Settings {
+    /// Applies the security rules that must hold before anything listens.
+    fn from_args(args: &HttpArgs) -> anyhow::Result<Self> {
+        let hosts = if args.allowed_hosts.iter().all(|h| h.trim().is_empty()) {
+            HostList::loopback()
+        } else {
+            HostList::parse(&args.allowed_hosts)?
+        };
+        let origins = if args.allowed_origins.iter().all(|o| o.trim().is_empty()) {
+            OriginList::loopback()
+        } else {
+            OriginList::parse(&args.allowed_origins)?
+        };
+        let token = args
+            .auth_token
+            .as_ref()
+            .map(|t| t.0.as_str())
+            .filter(|t| !t.trim().is_empty());
+        let auth = InboundAuth::new(token, args.passthrough_auth)?;
+        if !args.listen.ip().is_loopback() && !auth.has_token() {
+            anyhow::bail!(
+                "refusing to listen on {} without authentication: anyone who can reach it could use \
+                 this server. Set DUVO_MCP_AUTH_TOKEN (or --auth-token) to a long random secret \
+                 (with --passthrough-auth clients send it as X-MCP-Auth: Bearer <token>), or listen \
+                 on 127.0.0.1",
+                args.listen
+            );
+        }
+        if !args.listen.ip().is_loopback() && args.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "listening on {} but only loopback Host names are accepted; set --allowed-hosts \
+                 (DUVO_MCP_ALLOWED_HOSTS) to the public host name",
+                args.listen
+            );
+        }
+        if args.max_sessions == 0 || args.max_streams == 0 || args.max_body_bytes == 0 {
+            anyhow::bail!("--max-sessions, --max-streams and --max-body-bytes must be at least 1");
+        }
+        if args.session_idle_timeout == 0 {
+            anyhow::bail!("--session-idle-timeout must be at least 1 second");
+        }
+        Ok(Self {
+            guard: Arc::new(Guard {
+                hosts,
+                origins,
+                auth,
+            }),
+            max_body: args.max_body_bytes,
+            max_sessions: args.max_sessions,
+            max_streams: args.max_streams,
+            idle: Duration::from_secs(args.session_idle_timeout),
+            drain: Duration::from_secs(args.shutdown_timeout),
+            sse: !args.no_sse,
+        })
+    }
+
+    fn rmcp_config(&self, ct: CancellationToken) -> StreamableHttpServerConfig {
+        let mut config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(true)
+            .with_sse_keep_alive(Some(SSE_KEEP_ALIVE))
+            .with_max_request_body_bytes(self.max_body)
+            .with_cancellation_token(ct);
+        config = if self.guard.hosts.is_any() {
+            config.disable_allowed_hosts()
+        } else {
+            config.with_allowed_hosts(self.guard.hosts.for_rmcp())
+        };
+        if self.guard.origins.is_any() {
+            config.disable_allowed_origins()
+        } else {
+            config
+                .with_allowed_origins(self.guard.origins.for_rmcp())
+                .enforce_origin_validation()
+        }
+    }
+}
+
+/// Runs `duvo-mcp http` until SIGINT/SIGTERM.
+pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
+    let settings = Settings::from_args(&args)?;
+    let catalog = Arc::new(Catalog::embedded()?);
+    let selection = args.filter.selection()?;
+    catalog.select(&selection)?;
+    let passthrough = args.passthrough_auth;
+
+    let mut demo = None;
+    let (client_config, team_id, upstream) = if args.connection.demo {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the demo emulator")?;
+        let emu = emulator::start(listener, emulator::EmulatorConfig::default()).await?;
+        let base = parse_base_url(emu.base_url())?;
+        // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the team is
+        // resolved per key; otherwise the demo key and team.
+        let (key, team) = if passthrough {
+            (None, None)
+        } else {
+            (
+                Some(ApiKey::new(emu.demo_key())),
+                Some(emulator::DEMO_TEAM_ID.to_owned()),
+            )
+        };
+        let upstream = format!("the built-in demo emulator at {}", emu.base_url());
+        demo = Some(emu);
+        (ClientConfig::new(base, key), team, upstream)
+    } else if passthrough {
+        let raw = args
+            .connection
+            .base_url
+            .clone()
+            .or_else(|| env("DUVO_API_BASE_URL"))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base = parse_base_url(&raw)?;
+        let team = args
+            .connection
+            .team_id
+            .clone()
+            .or_else(|| env("DUVO_TEAM_ID"));
+        if let Some(t) = &team {
+            tracing::warn!(
+                team = %t,
+                "passthrough with a fixed team: every caller's calls default to this team; \
+                 leave DUVO_TEAM_ID unset to resolve each caller's own team"
+            );
+        }
+        let upstream = format!("Duvo at {base}");
+        (ClientConfig::new(base, None), team, upstream)
+    } else {
+        let c = args.connection.resolve()?;
+        let upstream = format!("Duvo at {}", c.client.base_url);
+        (c.client, c.team_id, upstream)
+    };
+    let client = DuvoClient::new(client_config)?;
+    let options = ServerOptions {
+        team_id,
+        passthrough_auth: passthrough,
+    };
+    let state = Arc::new(ServerState::new(catalog, selection, client, options)?);
+    let tools = state.listed_tools().len();
+    let duvo = DuvoServer::new(state);
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let outcome = if args.conformance_fixtures {
+        let server = FixtureServer::new(Some(duvo));
+        serve(server, listener, &settings, || {
+            banner(addr, &settings, tools, &upstream, true)
+        })
+        .await
+    } else {
+        serve(duvo, listener, &settings, || {
+            banner(addr, &settings, tools, &upstream, false)
+        })
+        .await
+    };
+    if let Some(emu) = demo {
+        emu.shutdown().await;
+    }
+    outcome
+}
+
+/// Prints the served URLs on stderr.
+fn banner(addr: SocketAddr, s: &Settings, tools: usize, upstream: &str, fixtures: bool) {
+    let base = format!("http://{addr}");
+    eprintln!("duvo-mcp http listening on {base} ({tools} tools; calls go to {upstream})");
+    eprintln!("  Streamable HTTP: {base}{MCP_PATH}");
+    if s.sse {
+        eprintln!(
+            "  legacy SSE:      {base}{} (messages: POST {base}{})",
+            sse::SSE_PATH,
+            sse::MESSAGE_PATH
+        );
+    }
+    eprintln!(
+        "  health:          {base}{}",
+        crate::transport::guard::HEALTH_PATH
+    );
+    let auth = &s.guard.auth;
+    let mode = match (auth.has_token(), auth.passthrough()) {
+        (true, true) => {
+            "X-MCP-Auth: Bearer <token> and each caller's Authorization: Bearer dv_… key"
+        }
+        (true, false) => "Authorization: Bearer <token>",
+        (false, true) => "each caller's Authorization: Bearer dv_… key (passthrough)",
+        (false, false) => "none (loopback only)",
+    };
+    eprintln!("  auth:            {mode}");
+    if fixtures {
+        eprintln!("  conformance fixtures: on");
+    }
+}
+
+/// Serves `handler` on `listener` until a shutdown signal, then drains.
+async fn serve<H, F>(
+    handler: H,
+    listener: TcpListener,
+    s: &Settings,
+    announce: F,
+) -> anyhow::Result<()>
+where
+    H: ServerHandler + Clone,
+    F: FnOnce(),
+{
+    let ct = CancellationToken::new();
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(s.idle);
+    let sessions = Arc::new(sessions);
+    let limits = Limits::new(s.max_sessions, s.max_streams, Some(sessions.clone()));
+    let app = router(handler, s, sessions, limits.clone(), ct.clone());
+
+    let stop_accepting = CancellationToken::new();
+    let server = axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
+    let mut server = tokio::spawn(server.into_future());
+    let signal = shutdown_signal();
+    announce();
+
+    tokio::select! {
+        result = &mut server => {
+            ct.cancel();
+            return result.context("HTTP server task")?.context("HTTP server failed");
+        }
+        () = signal => {}
+    }
+    let in_flight = limits.in_flight();
+    tracing::info!(
+        in_flight,
+        bound_secs = s.drain.as_secs(),
+        "shutting down: refusing new requests, letting in-flight ones finish"
+    );
+    limits.start_draining();
+    stop_accepting.cancel();
+    if limits.wait_idle(s.drain).await {
+        tracing::info!("in-flight requests finished");
+    } else {
+        tracing::warn!(
+            in_flight = limits.in_flight(),
+            "shutdown bound reached; abandoning in-flight requests"
+        );
+    }
+    ct.cancel();
+    match tokio::time::timeout(CLOSE_GRACE, server).await {
+        Ok(Ok(result)) => result.context("HTTP server failed"),
+        Ok(Err(e)) => Err(e).context("HTTP server task"),
+        Err(_) => {
+            tracing::warn!("streams still open after the drain; exiting anyway");
+            Ok(())
+        }
+    }
+}
+
+/// State of the `/mcp` capacity middleware.
+#[derive(Clone)]
+struct McpCaps {
+    limits: Arc<Limits>,
+    max_body: usize,
+}
+
+/// The whole application: routes plus drain and admission layers (admission outermost).
+fn router<H: ServerHandler + Clone>(
+    handler: H,
+    s: &Settings,
+    sessions: Arc<LocalSessionManager>,
+    limits: Arc<Limits>,
+    ct: CancellationToken,
+) -> Router {
+    let factory_handler = handler.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory_handler.clone()),
+        sessions,
+        s.rmcp_config(ct.child_token()),
+    );
+    let caps = McpCaps {
+        limits: limits.clone(),
+        max_body: s.max_body,
+    };
+    let mut app = Router::new()
+        .route_service(MCP_PATH, mcp)
+        .route_layer(from_fn_with_state(caps, mcp_caps));
+    if s.sse {
+        let legacy = LegacySse::new(
+            handler,
+            limits.clone(),
+            ct.child_token(),
+            SseConfig {
+                keep_alive: SSE_KEEP_ALIVE,
+                idle_timeout: s.idle,
+            },
+        );
+        let sse_routes = Router::new()
+            .route(sse::SSE_PATH, get(sse::open::<H>))
+            .route(sse::MESSAGE_PATH, post(sse::post::<H>))
+            .with_state(legacy)
+            .layer(DefaultBodyLimit::max(s.max_body));
+        app = app.merge(sse_routes);
+    }
+    app.route(crate::transport::guard::HEALTH_PATH, get(healthz))
+        .fallback(not_found)
+        .layer(from_fn_with_state(limits, drain))
+        .layer(from_fn_with_state(s.guard.clone(), admission))
+}
+
+async fn healthz() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        "{\"status\":\"ok\"}",
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not Found\n").into_response()
+}
+
+/// Refuses everything while draining; counts POSTs as in flight until their response ends.
+async fn drain(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    if limits.draining() {
+        let mut resp = unavailable("the server is shutting down");
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return resp;
+    }
+    if req.method() == Method::POST {
+        let in_flight = limits.begin_request();
+        let resp = next.run(req).await;
+        return hold_until_body_ends(resp, in_flight);
+    }
+    next.run(req).await
+}
+
+/// `/mcp` caps: a new session (`initialize` without `Mcp-Session-Id`) past the session cap and
+/// a standalone GET stream past the stream cap get 503.
+async fn mcp_caps(State(caps): State<McpCaps>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET {
+        let Some(permit) = caps.limits.open_stream() else {
+            tracing::warn!(
+                cap = caps.limits.max_streams(),
+                "stream cap reached; refusing GET /mcp"
+            );
+            return unavailable("too many open streams");
+        };
+        let resp = next.run(req).await;
+        return if resp.status().is_success() {
+            hold_until_body_ends(resp, permit)
+        } else {
+            resp
+        };
+    }
+    if req.method() != Method::POST || req.headers().contains_key("mcp-session-id") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match read_limited(body, caps.max_body).await {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    if !is_initialize(&bytes) {
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    }
+    let live = caps.limits.live_sessions().await;
+    let Some(reservation) = caps.limits.reserve_session(live) else {
+        tracing::warn!(
+            cap = caps.limits.max_sessions(),
+            "session cap reached; refusing initialize"
+        );
+        return unavailable("too many sessions");
+    };
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    drop(reservation);
+    resp
+}
+
+/// Reads a body of at most `max` bytes; 413 above, 400 on a broken body.
+async fn read_limited(body: Body, max: usize) -> Result<Bytes, Box<Response>> {
+    let too_large = || {
+        Box::new(
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Payload Too Large: the limit is {max} bytes\n"),
+            )
+                .into_response(),
+        )
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            Box::new((StatusCode::BAD_REQUEST, "Bad Request: unreadable body\n").into_response())
+        })?;
+        if buf.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Whether a JSON-RPC body is an `initialize` request.
+fn is_initialize(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        method: Option<String>,
+    }
+    serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.method.as_deref() == Some("initialize"))
+}
+
+/// Installs the SIGINT/SIGTERM handlers now (so a signal right after the banner is caught) and
+/// returns a future that resolves on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                (int, term) => {
+                    let e = int
+                        .err()
+                        .or(term.err())
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    tracing::warn!(error = %e, "cannot listen for SIGINT/SIGTERM; waiting for Ctrl-C");
+                    if let Err(e) = tokio::signal::ctrl_c().await {
+                        tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; stopping");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initialize_is_recognised() {
+        assert!(is_initialize(
+            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#
+        ));
+        assert!(!is_initialize(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
+        ));
+        assert!(!is_initialize(b"not json"));
+    }
+}

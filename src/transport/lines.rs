@@ -1,0 +1,450 @@
+//! Newline-delimited JSON-RPC over a byte stream (the stdio transport), answering every
+//! malformed frame.
+//!
+//! rmcp's own stdio transport drops unparsable lines silently and answers well-formed JSON it
+//! cannot read as a message with an error that carries no `id`, so a client waiting on that id
+//! waits forever (found by `tests/fuzz_props.rs`). This transport reads the lines itself: a
+//! message rmcp can read goes to the handler; anything else gets exactly one JSON-RPC error that
+//! echoes the request's id when it has a usable one (`null` otherwise), and the session goes on.
+//! Malformed notifications and responses get no answer (JSON-RPC never answers those).
+
+use bytes::{Buf, BytesMut};
+use futures::StreamExt;
+use rmcp::RoleServer;
+use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
+use rmcp::transport::Transport;
+use serde_json::{Value, json};
+use std::io;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::codec::{Decoder, FramedRead};
+
+/// Longest line accepted (as rmcp's stdio transport); longer ones are dropped with an error.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+/// Outgoing messages queued for the writer task.
+const QUEUE: usize = 64;
+/// JSON-RPC: invalid JSON.
+const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC: not a valid request object.
+const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC: the method's params do not fit.
+const INVALID_PARAMS: i64 = -32602;
+
+/// One input line, or the news that a line was too long.
+#[derive(Debug, PartialEq)]
+enum Frame {
+    Line(BytesMut),
+    TooLong,
+}
+
+/// Splits input on `\n`, never buffering more than [`MAX_LINE_BYTES`] of one line.
+#[derive(Debug, Default)]
+struct LineCodec {
+    /// Bytes already searched for a newline.
+    scanned: usize,
+    /// Dropping the rest of an oversized line.
+    discarding: bool,
+    max: usize,
+}
+
+impl Decoder for LineCodec {
+    type Item = Frame;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, io::Error> {
+        if let Some(i) = buf[self.scanned..].iter().position(|b| *b == b'\n') {
+            let end = self.scanned + i;
+            self.scanned = 0;
+            if self.discarding || end > self.max {
+                buf.advance(end + 1);
+                self.discarding = false;
+                return Ok(Some(Frame::TooLong));
+            }
+            let mut line = buf.split_to(end + 1);
+            line.truncate(end);
+            return Ok(Some(Frame::Line(line)));
+        }
+        if self.discarding || buf.len() > self.max {
+            self.discarding = true;
+            buf.clear();
+            self.scanned = 0;
+        } else {
+            self.scanned = buf.len();
+        }
+        Ok(None)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, io::Error> {
+        let frame = self.decode(buf)?;
+        if frame.is_none() {
+            // An unterminated last line is an incomplete message: nothing to deliver.
+            buf.clear();
+            self.scanned = 0;
+        }
+        Ok(frame)
+    }
+}
+
+/// What to do with one input line.
+#[derive(Debug)]
+enum Outcome {
+    /// A message for the handler.
+    Message(Box<ClientJsonRpcMessage>),
+    /// Answer with this JSON-RPC error.
+    Answer(Value),
+    /// Nothing to do (blank line, malformed notification or response).
+    Skip,
+}
+
+/// Reads one line (without its `\n`).
+fn classify(line: &[u8]) -> Outcome {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Outcome::Skip;
+    }
+    if let Ok(msg) = serde_json::from_slice::<ClientJsonRpcMessage>(line) {
+        return Outcome::Message(Box::new(msg));
+    }
+    let value = match serde_json::from_slice::<Value>(line) {
+        Ok(v) => v,
+        Err(e) => {
+            let what = if std::str::from_utf8(line).is_err() {
+                "not UTF-8".to_owned()
+            } else {
+                e.to_string()
+            };
+            return Outcome::Answer(error(
+                Value::Null,
+                PARSE_ERROR,
+                format!("Parse error: {what}"),
+            ));
+        }
+    };
+    let obj = match value {
+        Value::Object(obj) => obj,
+        Value::Array(_) => {
+            return Outcome::Answer(error(
+                Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: batches are not supported; send one JSON-RPC message per line"
+                    .into(),
+            ));
+        }
+        _ => {
+            return Outcome::Answer(error(
+                Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: expected a JSON-RPC message object".into(),
+            ));
+        }
+    };
+    let Some(method) = obj.get("method") else {
+        if obj.contains_key("result") || obj.contains_key("error") {
+            tracing::debug!("ignoring a malformed response from the client");
+            return Outcome::Skip;
+        }
+        let id = usable_id(obj.get("id")).unwrap_or(Value::Null);
+        return Outcome::Answer(error(
+            id,
+            INVALID_REQUEST,
+            "Invalid Request: no method".into(),
+        ));
+    };
+    let Some(raw_id) = obj.get("id") else {
+        tracing::debug!("ignoring a malformed notification");
+        return Outcome::Skip;
+    };
+    let Some(id) = usable_id(Some(raw_id)) else {
+        return Outcome::Answer(error(
+            Value::Null,
+            INVALID_REQUEST,
+            "Invalid Request: id must be a string or an integer".into(),
+        ));
+    };
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Outcome::Answer(error(
+            id,
+            INVALID_REQUEST,
+            "Invalid Request: jsonrpc must be \"2.0\"".into(),
+        ));
+    }
+    let Some(method) = method.as_str() else {
+        return Outcome::Answer(error(
+            id,
+            INVALID_REQUEST,
+            "Invalid Request: method must be a string".into(),
+        ));
+    };
+    let why = match obj.get("params") {
+        Some(Value::Object(_)) | None => "they do not match the method's schema",
+        Some(_) => "params must be an object",
+    };
+    Outcome::Answer(error(
+        id,
+        INVALID_PARAMS,
+        format!("Invalid params for {method}: {why}"),
+    ))
+}
+
+/// The id as JSON when it is one rmcp accepts (string or integer).
+fn usable_id(id: Option<&Value>) -> Option<Value> {
+    let id = id?;
+    serde_json::from_value::<RequestId>(id.clone()).ok()?;
+    Some(id.clone())
+}
+
+fn error(id: Value, code: i64, message: String) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+fn encode<T: serde::Serialize>(item: &T) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec(item).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Writes queued lines, flushing whenever the queue runs empty.
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut out: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+) -> io::Result<()> {
+    while let Some(bytes) = rx.recv().await {
+        out.write_all(&bytes).await?;
+        if rx.is_empty() {
+            out.flush().await?;
+        }
+    }
+    out.flush().await
+}
+
+/// The server side of newline-delimited JSON-RPC over `R` (input) and a writer task (output).
+pub struct LineTransport<R> {
+    frames: FramedRead<R, LineCodec>,
+    out: Option<mpsc::Sender<Vec<u8>>>,
+    /// An error answer waiting for room in the output queue.
+    pending: Option<Vec<u8>>,
+    writer: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
+    /// Reads from `read` and writes to `write` (a task owns the writer; one line per message).
+    pub fn new<W: AsyncWrite + Unpin + Send + 'static>(read: R, write: W) -> Self {
+        Self::with_max_line(read, write, MAX_LINE_BYTES)
+    }
+
+    fn with_max_line<W: AsyncWrite + Unpin + Send + 'static>(
+        read: R,
+        write: W,
+        max: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let codec = LineCodec {
+            max,
+            ..LineCodec::default()
+        };
+        Self {
+            frames: FramedRead::new(read, codec),
+            out: Some(tx),
+            pending: None,
+            writer: Some(tokio::spawn(write_lines(write, rx))),
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransport<R> {
+    type Error = io::Error;
+
+    fn send(
+        &mut self,
+        item: ServerJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), io::Error>> + Send + 'static {
+        let out = self.out.clone();
+        let bytes = encode(&item);
+        async move {
+            let bytes = bytes?;
+            let out = out.ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "closed"))?;
+            out.send(bytes)
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "output closed"))
+        }
+    }
+
+    async fn receive(&mut self) -> Option<ClientJsonRpcMessage> {
+        loop {
+            if self.pending.is_some() {
+                // Cancel-safe: the answer stays pending until a slot is reserved.
+                let permit = self.out.as_ref()?.reserve().await.ok()?;
+                if let Some(bytes) = self.pending.take() {
+                    permit.send(bytes);
+                }
+            }
+            let frame = match self.frames.next().await? {
+                Ok(frame) => frame,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading stdin failed");
+                    return None;
+                }
+            };
+            let outcome = match frame {
+                Frame::Line(line) => classify(&line),
+                Frame::TooLong => Outcome::Answer(error(
+                    Value::Null,
+                    INVALID_REQUEST,
+                    format!(
+                        "Invalid Request: a message longer than {MAX_LINE_BYTES} bytes was dropped"
+                    ),
+                )),
+            };
+            match outcome {
+                Outcome::Message(msg) => return Some(*msg),
+                Outcome::Skip => {}
+                Outcome::Answer(answer) => {
+                    tracing::debug!(%answer, "answering a malformed frame");
+                    self.pending = encode(&answer).ok();
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), io::Error> {
+        drop(self.out.take());
+        if let Some(writer) = self.writer.take() {
+            match tokio::time::timeout(std::time::Duration::from_secs(5), writer).await {
+                Ok(Ok(result)) => result?,
+                Ok(Err(e)) => return Err(io::Error::other(e)),
+                Err(_) => tracing::warn!("output not drained within 5 s"),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    fn answer(line: &str) -> Value {
+        match classify(line.as_bytes()) {
+            Outcome::Answer(v) => v,
+            other => panic!("{line}: expected an answer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_pass_and_blank_lines_are_skipped() {
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Outcome::Message(_)
+        ));
+        assert!(matches!(
+            classify("\u{feff}{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\r".as_bytes()),
+            Outcome::Message(_)
+        ));
+        assert!(matches!(classify(b"  \r"), Outcome::Skip));
+    }
+
+    #[test]
+    fn malformed_requests_are_answered_with_their_id() {
+        let a = answer(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":"x"}"#);
+        assert_eq!(a["id"], 7);
+        assert_eq!(a["error"]["code"], INVALID_PARAMS);
+        let a = answer(r#"{"jsonrpc":"1.0","id":"a","method":"ping"}"#);
+        assert_eq!(a["id"], "a");
+        assert_eq!(a["error"]["code"], INVALID_REQUEST);
+        let a = answer(r#"{"jsonrpc":"2.0","id":8,"method":5}"#);
+        assert_eq!(
+            (a["id"].clone(), a["error"]["code"].clone()),
+            (json!(8), json!(INVALID_REQUEST))
+        );
+    }
+
+    #[test]
+    fn unusable_ids_batches_and_garbage_get_a_null_id() {
+        for line in [
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+            r#""text""#,
+            "not json",
+            "[[[[[",
+        ] {
+            let a = answer(line);
+            assert!(a["id"].is_null(), "{line}: {a}");
+            assert!(a["error"]["code"].is_i64(), "{line}: {a}");
+        }
+        let a = match classify(b"\xff\xfe{") {
+            Outcome::Answer(v) => v,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(a["error"]["code"], PARSE_ERROR);
+    }
+
+    #[test]
+    fn malformed_notifications_and_responses_are_not_answered() {
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":5}"#),
+            Outcome::Skip
+        ));
+        assert!(matches!(
+            classify(br#"{"jsonrpc":"2.0","id":3,"result":5,"error":1}"#),
+            Outcome::Skip
+        ));
+    }
+
+    #[test]
+    fn long_lines_are_dropped_once_and_reading_goes_on() {
+        let mut codec = LineCodec {
+            max: 8,
+            ..LineCodec::default()
+        };
+        let mut buf = BytesMut::from(&b"0123456789abc"[..]);
+        assert_eq!(codec.decode(&mut buf).expect("decode"), None);
+        buf.extend_from_slice(b"def\nok\n");
+        assert_eq!(
+            codec.decode(&mut buf).expect("decode"),
+            Some(Frame::TooLong)
+        );
+        assert_eq!(
+            codec.decode(&mut buf).expect("decode"),
+            Some(Frame::Line(BytesMut::from(&b"ok"[..])))
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_are_written_before_the_next_message_is_returned() {
+        let (mut input, server_read) = tokio::io::duplex(1 << 16);
+        let (server_write, output) = tokio::io::duplex(1 << 16);
+        let mut transport = LineTransport::with_max_line(server_read, server_write, 64);
+        let lines = format!(
+            "garbage\n{}\n{{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}}\n",
+            "x".repeat(100)
+        );
+        input.write_all(lines.as_bytes()).await.expect("write");
+        drop(input);
+        let bound = std::time::Duration::from_secs(10);
+        let msg = tokio::time::timeout(bound, transport.receive())
+            .await
+            .expect("in time")
+            .expect("a message");
+        assert!(matches!(msg, ClientJsonRpcMessage::Request(_)));
+        let end = tokio::time::timeout(bound, transport.receive())
+            .await
+            .expect("in time");
+        assert!(end.is_none(), "EOF ends the session");
+        transport.close().await.expect("close");
+        let mut lines = BufReader::new(output).lines();
+        let mut next = async || -> Value {
+            let line = tokio::time::timeout(bound, lines.next_line())
+                .await
+                .expect("in time")
+                .expect("read")
+                .expect("a line");
+            serde_json::from_str(&line).expect("json")
+        };
+        assert_eq!(next().await["error"]["code"], PARSE_ERROR);
+        assert_eq!(next().await["error"]["code"], INVALID_REQUEST);
+    }
+}
