@@ -39,13 +39,19 @@ pub enum ApiError {
         /// How many attempts were made.
         attempts: u32,
     },
-    /// The answer was not the JSON the API promises.
-    #[error("Duvo returned an unreadable response ({status}): {reason}")]
+    /// The answer was not the JSON the API promises (cut off or garbled), on every attempt.
+    #[error(
+        "Duvo returned an unreadable response ({status}) after {attempts} attempt(s): {reason}. \
+         Retry shortly; if the call changes something, first check with the matching get/list tool \
+         whether it took effect"
+    )]
     Decode {
         /// HTTP status code.
         status: u16,
         /// What could not be read.
         reason: String,
+        /// How many attempts were made.
+        attempts: u32,
     },
     /// The request could not be built (bad header value, bad URL).
     #[error("could not build the request: {0}")]

@@ -147,21 +147,44 @@ impl DuvoClient {
                         "duvo request"
                     );
                     if resp.status().is_success() {
-                        return request::read_success(resp).await;
-                    }
-                    let err = request::read_error(resp, attempt).await;
-                    let ApiError::Status { retry_after, .. } = &err else {
-                        return Err(err);
-                    };
-                    if status == 429 {
-                        limiter.block_for(
-                            retry_after.unwrap_or(Duration::from_secs(1)),
-                            Instant::now(),
-                        );
-                    }
-                    match policy.delay_for_status(status, *retry_after, attempt, retryable) {
-                        Some(delay) => delay,
-                        None => return Err(err),
+                        // A body cut off or garbled is retried like a broken connection (same key).
+                        let err = match request::read_success(resp, attempt).await {
+                            Ok(answer) => return Ok(answer),
+                            Err(err) => err,
+                        };
+                        match policy.delay_for_transport(attempt, retryable) {
+                            Some(delay) => {
+                                tracing::debug!(attempt, error = %err, "unreadable answer; retrying");
+                                delay
+                            }
+                            None => return Err(err),
+                        }
+                    } else {
+                        let err = request::read_error(resp, attempt).await;
+                        let ApiError::Status {
+                            retry_after, code, ..
+                        } = &err
+                        else {
+                            return Err(err);
+                        };
+                        if status == 429 {
+                            limiter.block_for(
+                                retry_after.unwrap_or(Duration::from_secs(1)),
+                                Instant::now(),
+                            );
+                        }
+                        // The same key is still being processed (an earlier attempt timed out
+                        // here but runs on there): wait and ask again; the answer will be replayed.
+                        let in_flight = status == 409 && code == "idempotency_key_in_use";
+                        let delay = if in_flight {
+                            policy.delay_for_transport(attempt, idempotency_key.is_some())
+                        } else {
+                            policy.delay_for_status(status, *retry_after, attempt, retryable)
+                        };
+                        match delay {
+                            Some(delay) => delay,
+                            None => return Err(err),
+                        }
                     }
                 }
                 Err(e) => {

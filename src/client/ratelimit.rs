@@ -71,6 +71,9 @@ impl RateLimiter {
         let remaining = header_u64(headers, "x-ratelimit-remaining");
         let reset = header_u64(headers, "x-ratelimit-reset").and_then(unix_to_instant(now));
         let mut w = self.lock();
+        // A key allowed more than we assumed: our own count (which only ever goes down within a
+        // window) would hold it to the assumed budget, so take the server's count instead.
+        let raised = limit.is_some_and(|l| clamp_u32(l) > w.limit);
         if let Some(limit) = limit {
             w.limit = clamp_u32(limit).max(1);
         }
@@ -79,14 +82,18 @@ impl RateLimiter {
             w.reset_at = reset_at;
             if let Some(remaining) = remaining {
                 // In the same window, in-flight requests may already have taken budget locally.
-                w.remaining = if new_window {
+                w.remaining = if new_window || raised {
                     clamp_u32(remaining)
                 } else {
                     w.remaining.min(clamp_u32(remaining))
                 };
             }
         } else if let Some(remaining) = remaining {
-            w.remaining = w.remaining.min(clamp_u32(remaining));
+            w.remaining = if raised {
+                clamp_u32(remaining)
+            } else {
+                w.remaining.min(clamp_u32(remaining))
+            };
         }
     }
 
@@ -181,6 +188,40 @@ mod tests {
         assert_eq!(rl.remaining(), 0);
         let wait = rl.try_acquire(now).expect_err("exhausted by the server");
         assert!(wait <= Duration::from_secs(31) && wait >= Duration::from_secs(28));
+    }
+
+    #[test]
+    fn a_higher_server_limit_is_adopted_within_the_window() {
+        let rl = RateLimiter::new(3);
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert!(rl.try_acquire(now).is_ok());
+        }
+        assert!(rl.try_acquire(now).is_err(), "the assumed budget is spent");
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        rl.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "1000".into()),
+                ("x-ratelimit-remaining", "997".into()),
+                ("x-ratelimit-reset", (wall + 60).to_string()),
+            ]),
+            now,
+        );
+        assert_eq!(rl.remaining(), 997);
+        assert!(rl.try_acquire(now).is_ok());
+        // Later answers in the same window still only lower the count.
+        rl.observe(
+            &headers(&[
+                ("x-ratelimit-limit", "1000".into()),
+                ("x-ratelimit-remaining", "999".into()),
+                ("x-ratelimit-reset", (wall + 60).to_string()),
+            ]),
+            now,
+        );
+        assert_eq!(rl.remaining(), 996);
     }
 
     #[test]

@@ -167,7 +167,12 @@ pub enum ApiBody {
     },
 }
 
-pub(crate) async fn read_success(resp: reqwest::Response) -> Result<ApiResponse, ApiError> {
+/// Reads a 2xx answer; a body cut off or not the JSON its `content-type` promises is
+/// [`ApiError::Decode`] (the caller decides whether to retry).
+pub(crate) async fn read_success(
+    resp: reqwest::Response,
+    attempts: u32,
+) -> Result<ApiResponse, ApiError> {
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
@@ -177,7 +182,8 @@ pub(crate) async fn read_success(resp: reqwest::Response) -> Result<ApiResponse,
         .to_owned();
     let bytes = resp.bytes().await.map_err(|e| ApiError::Decode {
         status,
-        reason: format!("body could not be read: {e}"),
+        reason: format!("the body was cut off: {}", error_chain(&e.without_url())),
+        attempts,
     })?;
     if bytes.is_empty() {
         return Ok(ApiResponse {
@@ -199,6 +205,7 @@ pub(crate) async fn read_success(resp: reqwest::Response) -> Result<ApiResponse,
                 return Err(ApiError::Decode {
                     status,
                     reason: format!("invalid JSON: {e}"),
+                    attempts,
                 });
             }
             Err(_) => {}
@@ -249,4 +256,16 @@ pub(crate) async fn read_error(resp: reqwest::Response, attempts: u32) -> ApiErr
         retry_after,
         attempts,
     }
+}
+
+/// An error and its sources, joined with `: `.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    reason
 }

@@ -10,6 +10,8 @@
 //!
 //! Every response gets `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`,
 //! and is appended to the request log (`GET /_emulator/requests`) without the key itself.
+//! The seeded fault profile (`faults.rs`) runs in an outer layer; what it did to a request that
+//! reaches this middleware (delays, `*_after_commit` faults) is added to its log entry.
 
 use std::sync::Arc;
 
@@ -113,6 +115,7 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("").to_string());
+    let fault_note = req.extensions().get::<super::faults::FaultNote>().cloned();
 
     let (mut resp, rate) = process(
         &st,
@@ -127,14 +130,18 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
 
     let status = resp.status().as_u16();
     tracing::debug!(%method, %path, status, "emulator request");
-    st.control().log(json!({
+    let mut entry = json!({
         "method": method.as_str(),
         "path": path,
         "query": query,
         "idempotency_key": idem_key,
         "authorization_present": auth_raw.is_some(),
         "status": status,
-    }));
+    });
+    if let Some(note) = &fault_note {
+        note.annotate(&mut entry);
+    }
+    st.control().log(entry);
     resp
 }
 

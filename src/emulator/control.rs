@@ -9,6 +9,8 @@
 //! - `GET /_emulator/requests`: `[{method, path, query, idempotency_key, authorization_present,
 //!   status}]`, oldest first (never the key itself). `DELETE /_emulator/requests`: clear the log.
 //! - `GET /_emulator/webhooks`: `[{url, payload}]` webhook deliveries attempted.
+//! - `PUT/GET/DELETE /_emulator/fault-profile`: the seeded fault profile (set, counts, off);
+//!   served by `faults.rs`. Its faults add `fault` and `fault_delay_ms` to request-log entries.
 //! - `GET /_emulator/contract`: `{enabled, checked, violations: [{method, path, status,
 //!   operationId, errors}]}` of the response contract check (`EmulatorConfig::validate_responses`);
 //!   `DELETE /_emulator/contract` clears it. Served by `spec/contract.rs`.

@@ -19,6 +19,7 @@ mod cases;
 mod connections;
 mod control;
 mod errors;
+pub mod faults;
 mod folders;
 mod json_fields;
 mod misc;
@@ -70,6 +71,9 @@ pub struct EmulatorConfig {
     /// Check every `/v2/...` JSON response against the OpenAPI spec and record violations at
     /// `GET /_emulator/contract` (default false; see `spec/contract.rs`).
     pub validate_responses: bool,
+    /// Seeded fault injection (default: none); see [`faults`]. Changeable at run time with
+    /// `PUT /_emulator/fault-profile`.
+    pub faults: faults::FaultProfile,
 }
 
 impl Default for EmulatorConfig {
@@ -79,6 +83,7 @@ impl Default for EmulatorConfig {
             rate_limit_per_minute: 300,
             seed: true,
             validate_responses: false,
+            faults: faults::FaultProfile::none(),
         }
     }
 }
@@ -205,6 +210,7 @@ pub(crate) fn created(v: Value) -> Response {
 }
 
 fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Router {
+    let fault_engine = Arc::new(faults::FaultEngine::new(state.config.faults.clone()));
     Router::new()
         // Team
         .route("/v2/teams", get(misc::list_my_teams))
@@ -267,6 +273,7 @@ fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Route
         )
         .route("/_emulator/webhooks", get(control::list_webhooks))
         .merge(spec::contract_routes(Arc::clone(&contract)))
+        .merge(faults::routes(Arc::clone(&fault_engine)))
         // Spec operations without an explicit route: generic, spec-driven answers (404/405 else).
         .fallback(spec::fallback)
         .method_not_allowed_fallback(spec::fallback)
@@ -277,6 +284,14 @@ fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Route
         .layer(axum::middleware::from_fn_with_state(
             contract,
             spec::contract_middleware,
+        ))
+        // Outermost: injected faults never reach the contract check.
+        .layer(axum::middleware::from_fn_with_state(
+            faults::FaultLayer {
+                state: Arc::clone(&state),
+                engine: fault_engine,
+            },
+            faults::middleware,
         ))
         .with_state(state)
 }

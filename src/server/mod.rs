@@ -270,8 +270,10 @@ impl DuvoServer {
             RestFailure {
                 status: err.status(),
                 transient: match &err {
+                    // A cut-off answer may hide a committed write: safe to resend with the same key.
                     crate::client::ApiError::Timeout { .. }
-                    | crate::client::ApiError::Unreachable { .. } => true,
+                    | crate::client::ApiError::Unreachable { .. }
+                    | crate::client::ApiError::Decode { .. } => true,
                     crate::client::ApiError::Status { status, code, .. } => {
                         matches!(status, 429 | 500..=599)
                             || (*status == 409 && code == "idempotency_key_in_use")

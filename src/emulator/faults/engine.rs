@@ -94,12 +94,15 @@ struct EngineState {
     seen: u64,
     faulted: u64,
     injected: BTreeMap<String, u64>,
+    /// Injections per rule (for `limit`).
+    fired: Vec<u64>,
 }
 
 impl EngineState {
     fn new(profile: FaultProfile) -> Self {
         Self {
             rng: StdRng::seed_from_u64(profile.seed),
+            fired: vec![0; profile.rules.len()],
             profile,
             storm: None,
             seen: 0,
@@ -147,12 +150,17 @@ impl FaultEngine {
         st.seen += 1;
         let failure_draw: f64 = st.rng.random();
         let mut decision = Decision::default();
-        for rule in st.profile.rules.iter().filter(|r| r.kind.is_delay()) {
-            let hit: f64 = st.rng.random();
-            let jitter: f64 = st.rng.random();
-            if !(hit < rule.rate && rule.matches(method, path)) {
+        for (i, rule) in st.profile.rules.iter().enumerate() {
+            if !rule.kind.is_delay() {
                 continue;
             }
+            let hit: f64 = st.rng.random();
+            let jitter: f64 = st.rng.random();
+            let spent = rule.limit.is_some_and(|n| st.fired[i] >= n);
+            if spent || !(hit < rule.rate && rule.matches(method, path)) {
+                continue;
+            }
+            st.fired[i] += 1;
             match rule.kind {
                 FaultKind::Latency {
                     fixed_ms,
@@ -219,9 +227,10 @@ fn pick_failure(st: &mut EngineState, draw: f64, method: &str, path: &str) -> Op
         if draw >= upper {
             continue;
         }
-        if !rule.matches(method, path) {
+        if !rule.matches(method, path) || rule.limit.is_some_and(|n| st.fired[i] >= n) {
             return None;
         }
+        st.fired[i] += 1;
         return Some(match rule.kind {
             FaultKind::Error {
                 status,
@@ -268,7 +277,10 @@ mod tests {
 
     fn run(profile: &FaultProfile) -> Vec<Decision> {
         let engine = FaultEngine::new(profile.clone());
-        requests().iter().map(|(m, p)| engine.decide(m, p)).collect()
+        requests()
+            .iter()
+            .map(|(m, p)| engine.decide(m, p))
+            .collect()
     }
 
     #[test]
@@ -284,14 +296,19 @@ mod tests {
             engine.decide(m, path);
         }
         engine.set(p.clone());
-        let again: Vec<Decision> = requests().iter().map(|(m, path)| engine.decide(m, path)).collect();
+        let again: Vec<Decision> = requests()
+            .iter()
+            .map(|(m, path)| engine.decide(m, path))
+            .collect();
         assert_eq!(a, again);
         // About 15 % of requests fail (2000 draws: well within ±4 %).
         let failed = a.iter().filter(|d| d.failure.is_some()).count() as f64 / 2000.0;
         assert!((0.10..=0.20).contains(&failed), "{failed}");
         // Every failure kind of the mix shows up.
-        let labels: std::collections::BTreeSet<String> =
-            a.iter().filter_map(|d| d.failure.as_ref().map(Failure::label)).collect();
+        let labels: std::collections::BTreeSet<String> = a
+            .iter()
+            .filter_map(|d| d.failure.as_ref().map(Failure::label))
+            .collect();
         for l in [
             "error_500",
             "error_502",
@@ -310,7 +327,11 @@ mod tests {
     fn filters_limit_a_rule_to_its_requests() {
         let p = FaultProfile {
             seed: 1,
-            rules: vec![FaultRule::new(FaultKind::DropBefore, 1.0).on_path("/v2/queues").on_methods(&["POST"])],
+            rules: vec![
+                FaultRule::new(FaultKind::DropBefore, 1.0)
+                    .on_path("/v2/queues")
+                    .on_methods(&["POST"]),
+            ],
         };
         for ((m, path), d) in requests().iter().zip(run(&p)) {
             let expect = *m == "POST" && path.starts_with("/v2/queues");
@@ -322,10 +343,19 @@ mod tests {
     fn storms_answer_burst_429s_in_a_row() {
         let p = FaultProfile {
             seed: 3,
-            rules: vec![FaultRule::new(FaultKind::RateLimit { retry_after: 2, burst: 3 }, 0.05)],
+            rules: vec![FaultRule::new(
+                FaultKind::RateLimit {
+                    retry_after: 2,
+                    burst: 3,
+                },
+                0.05,
+            )],
         };
         let d = run(&p);
-        let first = d.iter().position(|x| x.failure.is_some()).expect("a storm starts");
+        let first = d
+            .iter()
+            .position(|x| x.failure.is_some())
+            .expect("a storm starts");
         for x in &d[first..first + 3] {
             assert_eq!(x.failure, Some(Failure::RateLimited { retry_after: 2 }));
         }
@@ -346,7 +376,13 @@ mod tests {
         let p = FaultProfile {
             seed: 5,
             rules: vec![
-                FaultRule::new(FaultKind::Latency { fixed_ms: 10, jitter_ms: 5 }, 1.0),
+                FaultRule::new(
+                    FaultKind::Latency {
+                        fixed_ms: 10,
+                        jitter_ms: 5,
+                    },
+                    1.0,
+                ),
                 FaultRule::new(FaultKind::Slow { ms: 2_000 }, 0.1),
             ],
         };
@@ -358,20 +394,44 @@ mod tests {
             assert!((10..=15).contains(&ms), "{ms}");
             jitters.insert(ms);
         }
-        assert_eq!(jitters.len(), 6, "every jitter value 0..=5 occurs: {jitters:?}");
+        assert_eq!(
+            jitters.len(),
+            6,
+            "every jitter value 0..=5 occurs: {jitters:?}"
+        );
         assert!(d.iter().any(|x| x.slow) && d.iter().any(|x| !x.slow));
+    }
+
+    #[test]
+    fn a_limited_rule_stops_after_its_count() {
+        let p = FaultProfile {
+            seed: 2,
+            rules: vec![FaultRule::new(FaultKind::DropAfterCommit, 1.0).at_most(2)],
+        };
+        let d = run(&p);
+        assert_eq!(d.iter().filter(|x| x.failure.is_some()).count(), 2);
+        assert!(d[0].failure.is_some() && d[1].failure.is_some());
     }
 
     #[test]
     fn counters_and_report() {
         let engine = FaultEngine::new(FaultProfile {
             seed: 1,
-            rules: vec![FaultRule::new(FaultKind::Error { status: 503, retry_after: None }, 1.0)],
+            rules: vec![FaultRule::new(
+                FaultKind::Error {
+                    status: 503,
+                    retry_after: None,
+                },
+                1.0,
+            )],
         });
         for _ in 0..4 {
             assert_eq!(
                 engine.decide("GET", "/v2/teams").failure,
-                Some(Failure::Error { status: 503, retry_after: None })
+                Some(Failure::Error {
+                    status: 503,
+                    retry_after: None
+                })
             );
         }
         let r = engine.report();

@@ -25,6 +25,8 @@ pub struct FaultRule {
     pub path_prefix: Option<String>,
     /// Only these methods, upper case (empty: every method).
     pub methods: Vec<String>,
+    /// Stop after injecting this many times (storms count once); `None`: no end.
+    pub limit: Option<u64>,
 }
 
 /// The kinds of fault. Only the `*_after_commit` kinds let the operation run; delays run it late.
@@ -96,7 +98,14 @@ impl FaultRule {
             rate,
             path_prefix: None,
             methods: Vec::new(),
+            limit: None,
         }
+    }
+
+    /// Stops the rule after `n` injections.
+    pub fn at_most(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
     }
 
     /// Restricts the rule to paths starting with `prefix`.
@@ -116,7 +125,8 @@ impl FaultRule {
         self.path_prefix
             .as_deref()
             .is_none_or(|p| path.starts_with(p))
-            && (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+            && (self.methods.is_empty()
+                || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
     }
 
     fn to_json(&self) -> Value {
@@ -144,6 +154,9 @@ impl FaultRule {
             if !self.methods.is_empty() {
                 obj.insert("methods".into(), json!(self.methods));
             }
+            if let Some(n) = self.limit {
+                obj.insert("limit".into(), json!(n));
+            }
         }
         v
     }
@@ -153,10 +166,13 @@ impl FaultRule {
         let obj = v
             .as_object()
             .ok_or_else(|| format!("rules[{at}]: must be an object"))?;
-        let kind_name = obj
-            .get("kind")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{}: is required (one of {})", field("kind"), KINDS.join(", ")))?;
+        let kind_name = obj.get("kind").and_then(Value::as_str).ok_or_else(|| {
+            format!(
+                "{}: is required (one of {})",
+                field("kind"),
+                KINDS.join(", ")
+            )
+        })?;
         let allowed: &[&str] = match kind_name {
             "latency" => &["fixed_ms", "jitter_ms"],
             "slow" => &["ms"],
@@ -165,9 +181,13 @@ impl FaultRule {
             _ => &[],
         };
         for key in obj.keys() {
-            let common = ["kind", "rate", "path_prefix", "methods"].contains(&key.as_str());
+            let common =
+                ["kind", "rate", "path_prefix", "methods", "limit"].contains(&key.as_str());
             if !common && !allowed.contains(&key.as_str()) {
-                return Err(format!("{}: unknown field for kind {kind_name}", field(key)));
+                return Err(format!(
+                    "{}: unknown field for kind {kind_name}",
+                    field(key)
+                ));
             }
         }
         let ms = |name: &str, default: u64| -> Result<u64, String> {
@@ -179,16 +199,15 @@ impl FaultRule {
                     .ok_or_else(|| format!("{}: must be an integer 0–{MAX_DELAY_MS}", field(name))),
             }
         };
-        let secs = |name: &str| -> Result<Option<u64>, String> {
-            match obj.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| *n <= 3600)
-                    .map(Some)
-                    .ok_or_else(|| format!("{}: must be an integer 0–3600 (seconds)", field(name))),
-            }
-        };
+        let secs =
+            |name: &str| -> Result<Option<u64>, String> {
+                match obj.get(name) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(v) => v.as_u64().filter(|n| *n <= 3600).map(Some).ok_or_else(|| {
+                        format!("{}: must be an integer 0–3600 (seconds)", field(name))
+                    }),
+                }
+            };
         let kind = match kind_name {
             "latency" => FaultKind::Latency {
                 fixed_ms: ms("fixed_ms", 0)?,
@@ -203,7 +222,9 @@ impl FaultRule {
                     .and_then(Value::as_u64)
                     .filter(|s| (400..=599).contains(s))
                     .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| format!("{}: must be an HTTP error status 400–599", field("status")))?,
+                    .ok_or_else(|| {
+                        format!("{}: must be an HTTP error status 400–599", field("status"))
+                    })?,
                 retry_after: secs("retry_after")?,
             },
             "rate_limit" => FaultKind::RateLimit {
@@ -230,7 +251,9 @@ impl FaultRule {
             }
         };
         let rate = match obj.get("rate") {
-            None | Some(Value::Null) => return Err(format!("{}: is required (0.0–1.0)", field("rate"))),
+            None | Some(Value::Null) => {
+                return Err(format!("{}: is required (0.0–1.0)", field("rate")));
+            }
             Some(v) => v
                 .as_f64()
                 .filter(|r| r.is_finite() && (0.0..=1.0).contains(r))
@@ -239,7 +262,12 @@ impl FaultRule {
         let path_prefix = match obj.get("path_prefix") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.starts_with('/') => Some(s.clone()),
-            Some(_) => return Err(format!("{}: must be a path starting with /", field("path_prefix"))),
+            Some(_) => {
+                return Err(format!(
+                    "{}: must be a path starting with /",
+                    field("path_prefix")
+                ));
+            }
         };
         let methods = match obj.get("methods") {
             None | Some(Value::Null) => Vec::new(),
@@ -249,16 +277,29 @@ impl FaultRule {
                     m.as_str()
                         .map(str::to_ascii_uppercase)
                         .filter(|m| ["GET", "POST", "PATCH", "PUT", "DELETE"].contains(&m.as_str()))
-                        .ok_or_else(|| format!("{}: items must be GET, POST, PATCH, PUT or DELETE", field("methods")))
+                        .ok_or_else(|| {
+                            format!(
+                                "{}: items must be GET, POST, PATCH, PUT or DELETE",
+                                field("methods")
+                            )
+                        })
                 })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(format!("{}: must be a list of methods", field("methods"))),
+        };
+        let limit = match obj.get("limit") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .ok_or_else(|| format!("{}: must be a non-negative integer", field("limit")))?,
+            ),
         };
         Ok(Self {
             kind,
             rate,
             path_prefix,
             methods,
+            limit,
         })
     }
 }
@@ -291,7 +332,11 @@ impl FaultProfile {
     /// 503 15 %, 429 storms (2 × 429, `retry-after: 1`) 15 %, drop_before 15 %,
     /// drop_after_commit 15 %, malformed 5 %, malformed_after_commit 10 %; slow (1.5 s) 5 %.
     pub fn mixed(rate: f64, seed: u64) -> Self {
-        let r = if rate.is_finite() { rate.clamp(0.0, 1.0) } else { 0.0 };
+        let r = if rate.is_finite() {
+            rate.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let error = |status: u16, share: f64| {
             FaultRule::new(
                 FaultKind::Error {
@@ -372,7 +417,10 @@ impl FaultProfile {
                 .ok_or_else(|| "seed: must be a non-negative integer".to_owned())?,
         };
         let mut profile = match obj.get("rate") {
-            None | Some(Value::Null) => Self { seed, rules: Vec::new() },
+            None | Some(Value::Null) => Self {
+                seed,
+                rules: Vec::new(),
+            },
             Some(r) => {
                 let rate = r
                     .as_f64()
@@ -404,7 +452,11 @@ impl FaultProfile {
 
     /// The profile of `duvo-mcp emulator`: `--fault-profile` (JSON, or `@file`) or `--fault-rate`
     /// (the [`Self::mixed`] profile), with `--fault-seed` overriding the seed of either.
-    pub fn from_cli(profile: Option<&str>, rate: Option<f64>, seed: Option<u64>) -> Result<Self, String> {
+    pub fn from_cli(
+        profile: Option<&str>,
+        rate: Option<f64>,
+        seed: Option<u64>,
+    ) -> Result<Self, String> {
         let mut out = match (profile, rate) {
             (Some(_), Some(_)) => {
                 return Err("give --fault-profile or --fault-rate, not both".into());
@@ -442,7 +494,12 @@ mod tests {
     fn json_round_trips_and_mixed_adds_up() {
         let p = FaultProfile::mixed(0.15, 7);
         p.validate().expect("valid");
-        let failing: f64 = p.rules.iter().filter(|r| !r.kind.is_delay()).map(|r| r.rate).sum();
+        let failing: f64 = p
+            .rules
+            .iter()
+            .filter(|r| !r.kind.is_delay())
+            .map(|r| r.rate)
+            .sum();
         assert!((failing - 0.15 * 0.925).abs() < 1e-9, "{failing}");
         let back = FaultProfile::from_json(&p.to_json()).expect("parses");
         assert_eq!(back, p);
@@ -455,25 +512,49 @@ mod tests {
         let p = FaultProfile::from_json(&json!({"seed": 1, "rules": [
             {"kind": "error", "status": 503, "rate": 0.5, "retry_after": 2,
              "path_prefix": "/v2/queues", "methods": ["post"]},
-            {"kind": "rate_limit", "rate": 0.1, "burst": 3},
+            {"kind": "rate_limit", "rate": 0.1, "burst": 3, "limit": 2},
         ]}))
         .expect("parses");
         assert_eq!(
             p.rules[0],
-            FaultRule::new(FaultKind::Error { status: 503, retry_after: Some(2) }, 0.5)
-                .on_path("/v2/queues")
-                .on_methods(&["POST"])
+            FaultRule::new(
+                FaultKind::Error {
+                    status: 503,
+                    retry_after: Some(2)
+                },
+                0.5
+            )
+            .on_path("/v2/queues")
+            .on_methods(&["POST"])
         );
-        assert_eq!(p.rules[1].kind, FaultKind::RateLimit { retry_after: 1, burst: 3 });
+        assert_eq!(
+            p.rules[1].kind,
+            FaultKind::RateLimit {
+                retry_after: 1,
+                burst: 3
+            }
+        );
+        assert_eq!(p.rules[1].limit, Some(2));
+        assert_eq!(
+            FaultProfile::from_json(&p.to_json()).expect("round trip"),
+            p
+        );
         assert!(p.rules[0].matches("POST", "/v2/queues/x/cases"));
         assert!(!p.rules[0].matches("GET", "/v2/queues/x/cases"));
         assert!(!p.rules[0].matches("POST", "/v2/teams"));
 
         let err = |v: Value| FaultProfile::from_json(&v).expect_err("must fail");
-        assert!(err(json!({"rules": [{"kind": "error", "rate": 0.1}]})).contains("rules[0].status"));
+        assert!(
+            err(json!({"rules": [{"kind": "error", "rate": 0.1}]})).contains("rules[0].status")
+        );
         assert!(err(json!({"rules": [{"kind": "boom", "rate": 0.1}]})).contains("unknown kind"));
-        assert!(err(json!({"rules": [{"kind": "drop_before", "rate": 1.5}]})).contains("rules[0].rate"));
-        assert!(err(json!({"rules": [{"kind": "drop_before", "rate": 0.1, "ms": 3}]})).contains("unknown field"));
+        assert!(
+            err(json!({"rules": [{"kind": "drop_before", "rate": 1.5}]})).contains("rules[0].rate")
+        );
+        assert!(
+            err(json!({"rules": [{"kind": "drop_before", "rate": 0.1, "ms": 3}]}))
+                .contains("unknown field")
+        );
         assert!(err(json!({"rules": [{"kind": "drop_before", "rate": 0.6}, {"kind": "malformed", "rate": 0.6}]}))
             .contains("add up"));
         assert!(err(json!({"sede": 1})).contains("unknown field"));
@@ -481,11 +562,19 @@ mod tests {
 
     #[test]
     fn cli_forms() {
-        assert!(FaultProfile::from_cli(None, None, None).expect("none").is_none());
+        assert!(
+            FaultProfile::from_cli(None, None, None)
+                .expect("none")
+                .is_none()
+        );
         let p = FaultProfile::from_cli(None, Some(0.2), Some(9)).expect("rate");
         assert_eq!(p, FaultProfile::mixed(0.2, 9));
-        let p = FaultProfile::from_cli(Some(r#"{"seed": 3, "rules": [{"kind": "malformed", "rate": 1}]}"#), None, None)
-            .expect("json");
+        let p = FaultProfile::from_cli(
+            Some(r#"{"seed": 3, "rules": [{"kind": "malformed", "rate": 1}]}"#),
+            None,
+            None,
+        )
+        .expect("json");
         assert_eq!(p.seed, 3);
         assert!(FaultProfile::from_cli(Some("{}"), Some(0.1), None).is_err());
         assert!(FaultProfile::from_cli(None, Some(2.0), None).is_err());

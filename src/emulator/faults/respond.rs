@@ -63,9 +63,7 @@ pub fn before(failure: &Failure, rate_limit: u32) -> Response {
             json_response(StatusCode::OK, Bytes::from_static(body.as_bytes()))
         }
         // Only the kinds above answer without running; the rest never reach here.
-        Failure::DropBefore | Failure::DropAfterCommit | Failure::MalformedAfterCommit => {
-            dropped()
-        }
+        Failure::DropBefore | Failure::DropAfterCommit | Failure::MalformedAfterCommit => dropped(),
     }
 }
 
