@@ -25,9 +25,11 @@ fn phase(name: &str) -> u8 {
         return 2;
     }
     let lower = name.to_ascii_lowercase();
-    let removes = ["delete", "remove", "clear", "unlink", "detach", "unpin", "stop", "reject", "consume"]
-        .iter()
-        .any(|w| lower.starts_with(w));
+    let removes = [
+        "delete", "remove", "clear", "unlink", "detach", "unpin", "stop", "reject", "consume",
+    ]
+    .iter()
+    .any(|w| lower.starts_with(w));
     u8::from(removes)
 }
 
@@ -101,9 +103,15 @@ async fn discover_ids(client: &Client) -> BTreeMap<String, Value> {
         json!({"auth_config_id": "ac_every_tool", "callback_url": "https://example.com/cb"}),
     )
     .await;
-    ids.insert("connected_account_id".into(), composio["connected_account_id"].clone());
+    ids.insert(
+        "connected_account_id".into(),
+        composio["connected_account_id"].clone(),
+    );
     let connections = op("listConnections", json!({})).await;
-    if let Some(c) = connections["integrations"].as_array().and_then(|a| a.first()) {
+    if let Some(c) = connections["integrations"]
+        .as_array()
+        .and_then(|a| a.first())
+    {
         ids.insert("connection_id".into(), c["id"].clone());
     }
     let folders = op("listAgentFolders", json!({})).await;
@@ -123,14 +131,20 @@ fn example(name: &str, schema: &Value, ids: &BTreeMap<String, Value>) -> Value {
     if let Some(c) = schema.get("const") {
         return c.clone();
     }
-    if let Some(first) = schema["enum"].as_array().and_then(|e| e.iter().find(|v| !v.is_null())) {
+    if let Some(first) = schema["enum"]
+        .as_array()
+        .and_then(|e| e.iter().find(|v| !v.is_null()))
+    {
         return first.clone();
     }
     if let Some(default) = schema.get("default") {
         return default.clone();
     }
     for key in ["anyOf", "oneOf"] {
-        if let Some(first) = schema[key].as_array().and_then(|a| a.iter().find(|b| b["type"] != "null")) {
+        if let Some(first) = schema[key]
+            .as_array()
+            .and_then(|a| a.iter().find(|b| b["type"] != "null"))
+        {
             return example(name, first, ids);
         }
     }
@@ -149,15 +163,25 @@ fn example(name: &str, schema: &Value, ids: &BTreeMap<String, Value>) -> Value {
             let mut out = Map::new();
             for req in schema["required"].as_array().cloned().unwrap_or_default() {
                 let Some(req) = req.as_str() else { continue };
-                out.insert(req.to_owned(), example(req, &schema["properties"][req], ids));
+                out.insert(
+                    req.to_owned(),
+                    example(req, &schema["properties"][req], ids),
+                );
             }
             Value::Object(out)
         }
         "array" => {
             let n = schema["minItems"].as_u64().unwrap_or(1).max(1);
-            (0..n).map(|i| example(&format!("{name}{i}"), &schema["items"], ids)).collect()
+            (0..n)
+                .map(|i| example(&format!("{name}{i}"), &schema["items"], ids))
+                .collect()
         }
-        "integer" | "number" => json!(schema["minimum"].as_f64().map(|m| m.max(1.0) as i64).unwrap_or(1)),
+        "integer" | "number" => json!(
+            schema["minimum"]
+                .as_f64()
+                .map(|m| m.max(1.0) as i64)
+                .unwrap_or(1)
+        ),
         "boolean" => json!(false),
         _ => match schema["format"].as_str() {
             Some("uuid") => json!(uuid::Uuid::new_v4().to_string()),
@@ -167,8 +191,15 @@ fn example(name: &str, schema: &Value, ids: &BTreeMap<String, Value>) -> Value {
             Some("email") => json!("ops@example.com"),
             _ => {
                 let min = schema["minLength"].as_u64().unwrap_or(1) as usize;
-                let base = if name.contains("name") { format!("Test {name}") } else { "example".to_owned() };
-                json!(format!("{base}{}", "x".repeat(min.saturating_sub(base.len()))))
+                let base = if name.contains("name") {
+                    format!("Test {name}")
+                } else {
+                    "example".to_owned()
+                };
+                json!(format!(
+                    "{base}{}",
+                    "x".repeat(min.saturating_sub(base.len()))
+                ))
             }
         },
     }
@@ -188,31 +219,69 @@ fn overrides(name: &str, ids: &BTreeMap<String, Value>) -> Option<Value> {
         "createAgent" => json!({"name": "Every-tool agent", "build": {"name": "v1", "config": v2}}),
         "createRevision" => json!({"agent_id": id("agent_id"), "name": "v-next", "config": v2}),
         "startRun" => json!({"agent_id": id("agent_id"), "message": "hello"}),
-        "runAssignment" => json!({"agent_id": id("agent_id"), "message": "hello", "wait_seconds": 0}),
+        "runAssignment" => {
+            json!({"agent_id": id("agent_id"), "message": "hello", "wait_seconds": 0})
+        }
         "waitForRun" => json!({"run_id": id("run_id"), "wait_seconds": 0}),
         "postRunMessage" => json!({"run_id": id("run_id"), "message": "thanks"}),
-        "createSkill" => json!({"name": "every-tool-skill", "description": "A skill made by the every-tool test.", "content": "# Hello\nDo the thing."}),
-        "createCases" => json!({"queue_id": id("queue_id"), "cases": [{"title": "Every-tool case", "data": "n=1"}]}),
-        "createSchedule" => json!({"agent_id": id("agent_id"), "enabled": false, "frequency": "every_5_minutes", "timezone": "UTC"}),
-        "updateSchedule" | "deleteSchedule" => json!({"agent_id": id("schedule_agent_id"), "schedule_id": id("schedule_id")}),
-        "bulkDeleteCases" | "bulkReprocessCases" => json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")]}),
-        "bulkUpdateCasePriority" => json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")], "priority": "high"}),
-        "bulkUpdateCaseStatus" => json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")], "status": "pending"}),
-        "completeClarityArtifactImport" => json!({"process_id": uuid(), "capture_id": uuid(), "file_name": "map.png", "content_type": "image/png"}),
-        "createClarityArtifactImportUploadUrl" => json!({"process_id": uuid(), "file_name": "map.png", "content_type": "image/png"}),
-        "createConnection" => json!({"name": "Every-tool MCP", "provider": "user", "auth_method": "url", "server_url": "https://mcp.example.com/mcp"}),
-        "finalizeComposioOAuth" => json!({"app": "slack", "integration_name": "Slack", "connected_account_id": id("connected_account_id")}),
+        "createSkill" => {
+            json!({"name": "every-tool-skill", "description": "A skill made by the every-tool test.", "content": "# Hello\nDo the thing."})
+        }
+        "createCases" => {
+            json!({"queue_id": id("queue_id"), "cases": [{"title": "Every-tool case", "data": "n=1"}]})
+        }
+        "createSchedule" => {
+            json!({"agent_id": id("agent_id"), "enabled": false, "frequency": "every_5_minutes", "timezone": "UTC"})
+        }
+        "updateSchedule" | "deleteSchedule" => {
+            json!({"agent_id": id("schedule_agent_id"), "schedule_id": id("schedule_id")})
+        }
+        "bulkDeleteCases" | "bulkReprocessCases" => {
+            json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")]})
+        }
+        "bulkUpdateCasePriority" => {
+            json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")], "priority": "high"})
+        }
+        "bulkUpdateCaseStatus" => {
+            json!({"queue_id": id("queue_id"), "case_ids": [id("case_id")], "status": "pending"})
+        }
+        "completeClarityArtifactImport" => {
+            json!({"process_id": uuid(), "capture_id": uuid(), "file_name": "map.png", "content_type": "image/png"})
+        }
+        "createClarityArtifactImportUploadUrl" => {
+            json!({"process_id": uuid(), "file_name": "map.png", "content_type": "image/png"})
+        }
+        "createConnection" => {
+            json!({"name": "Every-tool MCP", "provider": "user", "auth_method": "url", "server_url": "https://mcp.example.com/mcp"})
+        }
+        "finalizeComposioOAuth" => {
+            json!({"app": "slack", "integration_name": "Slack", "connected_account_id": id("connected_account_id")})
+        }
         "getSkillFileContent" => json!({"skill_id": id("skill_id"), "path": "SKILL.md"}),
-        "listCaseRunRecentMessages" => json!({"case_id": id("case_with_run"), "run_id": id("case_run_id")}),
-        "postprocessClaritySnapshot" => json!({"process_id": uuid(), "type": "current_process", "current_process_id": uuid()}),
+        "listCaseRunRecentMessages" => {
+            json!({"case_id": id("case_with_run"), "run_id": id("case_run_id")})
+        }
+        "postprocessClaritySnapshot" => {
+            json!({"process_id": uuid(), "type": "current_process", "current_process_id": uuid()})
+        }
         "probeMcpServer" => json!({"server_url": "https://mcp.example.com/mcp"}),
         "startNativeOAuth" => json!({"provider": "google"}),
         "deleteAgentFolder" => json!({"folder_id": id("folder_id"), "force": "true"}),
-        "moveAgentsToFolder" => json!({"agent_ids": [id("agent_id")], "folder_id": id("folder_id")}),
-        "unlinkCaseLabels" => json!({"queue_id": id("queue_id"), "case_id": id("case_with_run"), "label_ids": [id("label_id")]}),
-        "moveAgent" => json!({"agent_id": id("second_agent_id"), "target_team_id": uuid(), "dry_run": "true"}),
-        "uploadSandboxFiles" => json!({"sandbox_id": id("sandbox_id"), "files": [{"name": "a.txt", "text": "hi"}]}),
-        "uploadSandboxFile" => json!({"sandbox_id": id("sandbox_id"), "file_name": "b.txt", "content_base64": "aGk="}),
+        "moveAgentsToFolder" => {
+            json!({"agent_ids": [id("agent_id")], "folder_id": id("folder_id")})
+        }
+        "unlinkCaseLabels" => {
+            json!({"queue_id": id("queue_id"), "case_id": id("case_with_run"), "label_ids": [id("label_id")]})
+        }
+        "moveAgent" => {
+            json!({"agent_id": id("second_agent_id"), "target_team_id": uuid(), "dry_run": "true"})
+        }
+        "uploadSandboxFiles" => {
+            json!({"sandbox_id": id("sandbox_id"), "files": [{"name": "a.txt", "text": "hi"}]})
+        }
+        "uploadSandboxFile" => {
+            json!({"sandbox_id": id("sandbox_id"), "file_name": "b.txt", "content_base64": "aGk="})
+        }
         _ => return None,
     })
 }
@@ -226,9 +295,18 @@ const EXPECTED_REFUSALS: &[(&str, &str, &str)] = &[(
 
 /// Tools whose valid call needs state this table cannot set up cheaply; each has its own test.
 const COVERED_ELSEWHERE: &[(&str, &str)] = &[
-    ("respondToHumanRequest", "needs a waiting Job: stdio_tools human_in_the_loop test"),
-    ("syncSkillDirectory", "needs --allow-dir and a folder: workflows_files tests"),
-    ("uploadSkill", "needs a zip: workflows_files (syncSkillDirectory) and emulator skill tests"),
+    (
+        "respondToHumanRequest",
+        "needs a waiting Job: stdio_tools human_in_the_loop test",
+    ),
+    (
+        "syncSkillDirectory",
+        "needs --allow-dir and a folder: workflows_files tests",
+    ),
+    (
+        "uploadSkill",
+        "needs a zip: workflows_files (syncSkillDirectory) and emulator skill tests",
+    ),
 ];
 
 #[tokio::test]
@@ -241,7 +319,11 @@ async fn every_tool_answers_valid_input_and_rejects_invalid_input() {
     .await;
     let client = connect(&emu, emu.demo_key(), &["--toolsets", "all"], &[]).await;
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert!(tools.len() >= 211, "{} tools with --toolsets all", tools.len());
+    assert!(
+        tools.len() >= 211,
+        "{} tools with --toolsets all",
+        tools.len()
+    );
     let ids = discover_ids(&client).await;
 
     let mut order: Vec<_> = tools
@@ -271,7 +353,10 @@ async fn every_tool_answers_valid_input_and_rejects_invalid_input() {
         called += 1;
         if let Some((_, needle, _)) = EXPECTED_REFUSALS.iter().find(|(n, _, _)| *n == name) {
             if r.is_error != Some(true) || !text(&r).contains(needle) {
-                failures.push(format!("{name}: expected a refusal with {needle}: {}", text(&r)));
+                failures.push(format!(
+                    "{name}: expected a refusal with {needle}: {}",
+                    text(&r)
+                ));
             }
         } else if r.is_error == Some(true) {
             failures.push(format!("{name} {args}: {}", text(&r)));

@@ -54,10 +54,16 @@ async fn skill_create_list_update_download_delete() {
     assert!(read.to_string().contains("500 EUR"), "{read}");
     let download = call_ok(&client, "downloadSkill", json!({"skill_id": skill_id})).await;
     let text = download.to_string();
-    assert!(text.contains("references/limits.md") && text.contains("SKILL.md"), "{text}");
+    assert!(
+        text.contains("references/limits.md") && text.contains("SKILL.md"),
+        "{text}"
+    );
     op(&client, "deleteSkill", json!({"skill_id": skill_id})).await;
     let gone = op_err(&client, "listSkillFiles", json!({"skill_id": skill_id})).await;
-    assert!(gone.contains("404") && gone.contains("listSkills"), "{gone}");
+    assert!(
+        gone.contains("404") && gone.contains("listSkills"),
+        "{gone}"
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }
@@ -75,15 +81,39 @@ async fn cases_push_filter_search_bulk_update_delete() {
     let cases: Vec<Value> = (0..30)
         .map(|i| json!({"title": format!("Refund #{i}"), "data": format!("order {i}; amount {}", i * 10), "priority": if i % 3 == 0 { "high" } else { "none" }}))
         .collect();
-    let pushed = call_ok(&client, "createCases", json!({"queue_id": queue_id, "cases": cases})).await;
+    let pushed = call_ok(
+        &client,
+        "createCases",
+        json!({"queue_id": queue_id, "cases": cases}),
+    )
+    .await;
     assert_eq!(pushed["created"], 30, "{pushed}");
-    assert_eq!(pushed["case_ids"].as_array().map(Vec::len), Some(30), "{pushed}");
+    assert_eq!(
+        pushed["case_ids"].as_array().map(Vec::len),
+        Some(30),
+        "{pushed}"
+    );
 
-    let listed = op(&client, "listCases", json!({"queue_id": queue_id, "limit": 100})).await;
+    let listed = op(
+        &client,
+        "listCases",
+        json!({"queue_id": queue_id, "limit": 100}),
+    )
+    .await;
     assert_eq!(listed["total"], 30, "{listed}");
-    let high = op(&client, "listCases", json!({"queue_id": queue_id, "priority": "high", "limit": 100})).await;
+    let high = op(
+        &client,
+        "listCases",
+        json!({"queue_id": queue_id, "priority": "high", "limit": 100}),
+    )
+    .await;
     assert_eq!(high["total"], 10, "{high}");
-    let found = op(&client, "searchCases", json!({"queue_id": queue_id, "search": "Refund #1"})).await;
+    let found = op(
+        &client,
+        "searchCases",
+        json!({"queue_id": queue_id, "search": "Refund #1"}),
+    )
+    .await;
     let n = found["total"].as_u64().unwrap_or(0);
     assert!((1..30).contains(&n), "search narrows: {found}");
 
@@ -97,9 +127,19 @@ async fn cases_push_filter_search_bulk_update_delete() {
         json!({"queue_id": queue_id, "case_ids": ids, "status": "completed"}),
     )
     .await;
-    let done = op(&client, "listCases", json!({"queue_id": queue_id, "status": "completed"})).await;
+    let done = op(
+        &client,
+        "listCases",
+        json!({"queue_id": queue_id, "status": "completed"}),
+    )
+    .await;
     assert_eq!(done["total"], 5, "{done}");
-    op(&client, "bulkDeleteCases", json!({"queue_id": queue_id, "case_ids": ids})).await;
+    op(
+        &client,
+        "bulkDeleteCases",
+        json!({"queue_id": queue_id, "case_ids": ids}),
+    )
+    .await;
     let left = op(&client, "listCases", json!({"queue_id": queue_id})).await;
     assert_eq!(left["total"], 25, "{left}");
     let one = left["cases"][0]["id"].clone();
@@ -117,7 +157,10 @@ async fn folder_create_move_assignments_delete() {
     let a = create_agent(&client, "Folder test A", "Do A.").await;
     let b = create_agent(&client, "Folder test B", "Do B.").await;
     let folder = call_ok(&client, "createAgentFolder", json!({"name": "Back office"})).await;
-    let folder_id = folder["folder"]["id"].as_str().expect("folder id").to_owned();
+    let folder_id = folder["folder"]["id"]
+        .as_str()
+        .expect("folder id")
+        .to_owned();
     let moved = call_ok(
         &client,
         "moveAgentsToFolder",
@@ -127,11 +170,27 @@ async fn folder_create_move_assignments_delete() {
     assert_eq!(moved["moved_count"], 2, "{moved}");
     let got = call_ok(&client, "getAgent", json!({"agent_id": a})).await;
     assert_eq!(got["agent"]["folder_id"], folder_id.as_str());
-    let refused = call_err(&client, "deleteAgentFolder", json!({"folder_id": folder_id})).await;
-    assert!(refused.contains("400") && refused.contains("force"), "{refused}");
-    call_ok(&client, "deleteAgentFolder", json!({"folder_id": folder_id, "force": "true"})).await;
+    let refused = call_err(
+        &client,
+        "deleteAgentFolder",
+        json!({"folder_id": folder_id}),
+    )
+    .await;
+    assert!(
+        refused.contains("400") && refused.contains("force"),
+        "{refused}"
+    );
+    call_ok(
+        &client,
+        "deleteAgentFolder",
+        json!({"folder_id": folder_id, "force": "true"}),
+    )
+    .await;
     let got = call_ok(&client, "getAgent", json!({"agent_id": a})).await;
-    assert!(got["agent"]["folder_id"].is_null(), "back at the root: {got}");
+    assert!(
+        got["agent"]["folder_id"].is_null(),
+        "back at the root: {got}"
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }
@@ -164,7 +223,12 @@ async fn schedule_create_update_delete() {
     assert_eq!(updated["enabled"], false, "{updated}");
     let listed = op(&client, "listAgentSchedules", json!({"agent_id": agent_id})).await;
     assert_eq!(listed["schedules"].as_array().map(Vec::len), Some(1));
-    op(&client, "deleteSchedule", json!({"agent_id": agent_id, "schedule_id": schedule_id})).await;
+    op(
+        &client,
+        "deleteSchedule",
+        json!({"agent_id": agent_id, "schedule_id": schedule_id}),
+    )
+    .await;
     let listed = op(&client, "listAgentSchedules", json!({"agent_id": agent_id})).await;
     assert_eq!(listed["schedules"].as_array().map(Vec::len), Some(0));
     client.cancel().await.ok();
@@ -183,15 +247,41 @@ async fn connection_create_probe_delete() {
                "headers": {"secret": {"Authorization": "Bearer inv-secret-123"}}}),
     )
     .await;
-    assert!(!created.to_string().contains("inv-secret-123"), "secrets never come back");
+    assert!(
+        !created.to_string().contains("inv-secret-123"),
+        "secrets never come back"
+    );
     let connection_id = created["id"].as_str().expect("connection id").to_owned();
-    let probe = op(&client, "probeMcpServer", json!({"server_url": "https://inventory.example.com/mcp"})).await;
+    let probe = op(
+        &client,
+        "probeMcpServer",
+        json!({"server_url": "https://inventory.example.com/mcp"}),
+    )
+    .await;
     assert_eq!(probe["success"], true, "{probe}");
-    let down = op(&client, "probeMcpServer", json!({"server_url": "https://unreachable.example.com/mcp"})).await;
+    let down = op(
+        &client,
+        "probeMcpServer",
+        json!({"server_url": "https://unreachable.example.com/mcp"}),
+    )
+    .await;
     assert_eq!(down["success"], false, "{down}");
-    op(&client, "deleteConnection", json!({"connection_id": connection_id})).await;
-    let gone = op_err(&client, "getConnection", json!({"connection_id": connection_id})).await;
-    assert!(gone.contains("404") && gone.contains("listConnections"), "{gone}");
+    op(
+        &client,
+        "deleteConnection",
+        json!({"connection_id": connection_id}),
+    )
+    .await;
+    let gone = op_err(
+        &client,
+        "getConnection",
+        json!({"connection_id": connection_id}),
+    )
+    .await;
+    assert!(
+        gone.contains("404") && gone.contains("listConnections"),
+        "{gone}"
+    );
     client.cancel().await.ok();
     emu.shutdown().await;
 }
