@@ -443,6 +443,10 @@ fn router<H: ServerHandler + Clone>(
     };
     let mut app = Router::new()
         .route_service(MCP_PATH, mcp)
+        .route_layer(from_fn_with_state(
+            s.max_body,
+            crate::transport::unreadable::answer_unreadable,
+        ))
         .route_layer(from_fn_with_state(caps, mcp_caps));
     if s.sse {
         let legacy = LegacySse::new(

@@ -188,6 +188,15 @@ fn classify(line: &[u8]) -> Outcome {
     ))
 }
 
+/// The JSON-RPC error this transport answers `line` (without its `\n`) with, or `None` when the
+/// line goes to the handler or needs no answer. For tests and the fuzz targets.
+pub fn error_for_line(line: &[u8]) -> Option<Value> {
+    match classify(line) {
+        Outcome::Answer(answer) => Some(answer),
+        Outcome::Message(_) | Outcome::Skip => None,
+    }
+}
+
 /// The id as JSON when it is one rmcp accepts (string or integer).
 fn usable_id(id: Option<&Value>) -> Option<Value> {
     let id = id?;

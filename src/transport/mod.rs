@@ -6,3 +6,4 @@ pub mod limits;
 pub mod lines;
 pub mod sse;
 pub mod stdio;
+pub mod unreadable;

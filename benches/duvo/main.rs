@@ -1,0 +1,146 @@
+//! `cargo bench --bench duvo`: figures for start-up, per-call overhead, HTTP throughput, memory
+//! and context size, against the built-in emulator on loopback. Prints Markdown tables on stdout
+//! and writes `target/bench/results.json`. No timing assertions: it measures, it never fails on
+//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run.
+
+mod context;
+mod memory;
+mod overhead;
+mod procs;
+mod report;
+mod sse_client;
+mod startup;
+mod stats;
+mod stdio_client;
+mod throughput;
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// How much to measure.
+struct Plan {
+    startup_runs: usize,
+    overhead_calls: usize,
+    window: Duration,
+    concurrency: [usize; 3],
+    sse_sessions: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                startup_runs: 5,
+                overhead_calls: 300,
+                window: Duration::from_millis(700),
+                concurrency: [1, 16, 64],
+                sse_sessions: 100,
+            }
+        } else {
+            Self {
+                startup_runs: 20,
+                overhead_calls: 2000,
+                window: Duration::from_secs(4),
+                concurrency: [1, 16, 64],
+                sse_sessions: 1000,
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `target/bench/results.json` (next to the binary's profile directory), or `DUVO_BENCH_OUT`.
+fn output_path() -> PathBuf {
+    if let Ok(p) = std::env::var("DUVO_BENCH_OUT") {
+        return PathBuf::from(p);
+    }
+    let bin = PathBuf::from(procs::BINARY);
+    let target = bin
+        .parent()
+        .and_then(|profile| profile.parent())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("bench").join("results.json")
+}
+
+async fn run() -> anyhow::Result<()> {
+    let quick = std::env::var("DUVO_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let plan = Plan::new(quick);
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    let emulator = procs::emulator().await?;
+    let run_id = procs::seeded_run_id(&http, &emulator.base).await?;
+
+    eprintln!("bench: start-up ({} runs)", plan.startup_runs);
+    let startup = startup::measure(&emulator.base, plan.startup_runs).await?;
+
+    eprintln!(
+        "bench: per-call overhead ({} calls each)",
+        plan.overhead_calls
+    );
+    let overhead = overhead::measure(&emulator.base, &run_id, plan.overhead_calls).await?;
+
+    let server = procs::http_server(
+        &emulator.base,
+        &["--max-sessions", "2000", "--max-streams", "2000"],
+    )
+    .await?;
+    let mut throughput = Vec::new();
+    for kind in throughput::Kind::ALL {
+        for clients in plan.concurrency {
+            eprintln!("bench: {} with {clients} clients", kind.label());
+            let cell = throughput::measure(kind, &server.base, &run_id, clients, plan.window)
+                .await
+                .with_context(|| format!("{} x{clients}", kind.label()))?;
+            throughput.push(cell);
+        }
+    }
+    drop(server);
+
+    eprintln!("bench: memory ({} SSE sessions)", plan.sse_sessions);
+    let memory = memory::measure(&emulator.base, plan.sse_sessions).await?;
+    let context = context::measure()?;
+    drop(emulator);
+
+    let report = report::Report {
+        startup,
+        overhead,
+        throughput,
+        memory,
+        context,
+        wall_secs: started.elapsed().as_secs_f64(),
+        window_secs: plan.window.as_secs_f64(),
+    };
+    let table = report.table();
+    println!("{table}");
+    let path = output_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(&report.json())?;
+    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("bench: figures written to {}", path.display());
+    Ok(())
+}

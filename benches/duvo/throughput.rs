@@ -1,0 +1,185 @@
+//! HTTP throughput: tool calls per second and latency with N concurrent clients, each with its
+//! own session (or stateless requests), calling `getRun` in a loop for a fixed window.
+
+use crate::sse_client::SseSession;
+use crate::stats::Samples;
+use anyhow::Context;
+use futures::StreamExt;
+use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Which HTTP transport.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `/mcp` with `initialize` and `Mcp-Session-Id` (rmcp client).
+    McpLegacy,
+    /// `/mcp` stateless 2026-07-28 (rmcp client, `server/discover`).
+    McpStateless,
+    /// `/sse` + `/message` (hand-rolled client).
+    Sse,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 3] = [Kind::McpLegacy, Kind::McpStateless, Kind::Sse];
+
+    /// Its label in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::McpLegacy => "/mcp legacy session",
+            Kind::McpStateless => "/mcp stateless 2026-07-28",
+            Kind::Sse => "/sse + /message",
+        }
+    }
+}
+
+/// One connected client.
+enum Client {
+    Rmcp(RunningService<RoleClient, ()>),
+    Sse(SseSession),
+}
+
+impl Client {
+    async fn connect(kind: Kind, base: &str, http: &reqwest::Client) -> anyhow::Result<Self> {
+        let url = format!("{base}/mcp");
+        Ok(match kind {
+            Kind::McpLegacy => Client::Rmcp(
+                ().serve(StreamableHttpClientTransport::from_uri(url))
+                    .await
+                    .context("legacy session")?,
+            ),
+            Kind::McpStateless => Client::Rmcp(
+                ().serve_with_lifecycle(
+                    StreamableHttpClientTransport::from_uri(url),
+                    ClientLifecycleMode::Discover {
+                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                    },
+                )
+                .await
+                .context("stateless client")?,
+            ),
+            Kind::Sse => {
+                let s = SseSession::open(base, http).await?;
+                s.initialize().await?;
+                Client::Sse(s)
+            }
+        })
+    }
+
+    /// One `getRun`; `true` when it succeeded.
+    async fn get_run(&self, run_id: &str) -> bool {
+        match self {
+            Client::Rmcp(c) => {
+                let args = json!({"run_id": run_id})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                c.call_tool(CallToolRequestParams::new("getRun").with_arguments(args))
+                    .await
+                    .is_ok_and(|r| r.is_error != Some(true))
+            }
+            Client::Sse(s) => s.get_run(run_id).await.unwrap_or(false),
+        }
+    }
+
+    async fn close(self) {
+        if let Client::Rmcp(c) = self {
+            let _ = tokio::time::timeout(Duration::from_secs(5), c.cancel()).await;
+        }
+    }
+}
+
+/// One cell of the throughput table.
+pub struct Cell {
+    /// Transport.
+    pub kind: Kind,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Successful calls inside the window.
+    pub calls: usize,
+    /// Failed calls (protocol or tool errors).
+    pub errors: usize,
+    /// The window actually measured.
+    pub secs: f64,
+    /// Latency of each successful call.
+    pub samples: Samples,
+}
+
+impl Cell {
+    /// Successful calls per second.
+    pub fn rate(&self) -> f64 {
+        self.calls as f64 / self.secs.max(1e-9)
+    }
+}
+
+/// Measures `kind` with `clients` concurrent clients for `window`.
+pub async fn measure(
+    kind: Kind,
+    base: &str,
+    run_id: &str,
+    clients: usize,
+    window: Duration,
+) -> anyhow::Result<Cell> {
+    let http = reqwest::Client::new();
+    let connected: Vec<anyhow::Result<Client>> = futures::stream::iter(0..clients)
+        .map(|_| Client::connect(kind, base, &http))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut all = Vec::with_capacity(clients);
+    for c in connected {
+        all.push(Arc::new(c?));
+    }
+    for c in &all {
+        for _ in 0..3 {
+            c.get_run(run_id).await;
+        }
+    }
+    let start = Instant::now();
+    let deadline = start + window;
+    let tasks: Vec<_> = all
+        .iter()
+        .map(|c| {
+            let c = c.clone();
+            let run_id = run_id.to_owned();
+            tokio::spawn(async move {
+                let (mut samples, mut errors) = (Samples::default(), 0usize);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    if c.get_run(&run_id).await {
+                        samples.push(t.elapsed());
+                    } else {
+                        errors += 1;
+                    }
+                }
+                (samples, errors)
+            })
+        })
+        .collect();
+    let mut cell = Cell {
+        kind,
+        clients,
+        calls: 0,
+        errors: 0,
+        secs: 0.0,
+        samples: Samples::default(),
+    };
+    for t in tasks {
+        let (samples, errors) = t.await.context("client task")?;
+        cell.errors += errors;
+        cell.samples.extend(samples);
+    }
+    cell.secs = start.elapsed().as_secs_f64();
+    cell.calls = cell.samples.len();
+    for c in all {
+        if let Ok(c) = Arc::try_unwrap(c) {
+            c.close().await;
+        }
+    }
+    Ok(cell)
+}
