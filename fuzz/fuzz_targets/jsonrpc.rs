@@ -141,9 +141,15 @@ fuzz_target!(|data: &[u8]| {
         for id in expected.keys() {
             assert_eq!(seen.get(id), Some(&1), "answers to id {id}");
         }
-        if let Ok(input) = writer.await {
-            drop(input);
+        // Close the input and let the session end by itself (EOF), draining its output.
+        drop(writer.await);
+        let bound = Duration::from_secs(10);
+        let _ = tokio::time::timeout(bound, async {
+            while let Ok(Some(_)) = out.next_line().await {}
+        })
+        .await;
+        if tokio::time::timeout(bound, session).await.is_err() {
+            panic!("the session did not end within {bound:?} after EOF");
         }
-        session.abort();
     });
 });
