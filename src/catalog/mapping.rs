@@ -46,6 +46,16 @@ pub fn to_request(
     team_id: Option<&str>,
 ) -> Result<ApiRequest, ArgumentError> {
     validate(entry, args)?;
+    map_validated(entry, args, team_id)
+}
+
+/// Maps arguments that already passed [`validate`] onto an API request (the per-call path
+/// validates once, before resolving the team).
+pub fn map_validated(
+    entry: &ToolEntry,
+    args: &JsonObject,
+    team_id: Option<&str>,
+) -> Result<ApiRequest, ArgumentError> {
     let invalid = |problem: String| ArgumentError::Invalid {
         tool: entry.name().to_owned(),
         problems: vec![problem],

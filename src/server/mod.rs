@@ -258,7 +258,7 @@ impl DuvoServer {
         } else {
             None
         };
-        let mut req = mapping::to_request(entry, args, team.as_deref())
+        let mut req = mapping::map_validated(entry, args, team.as_deref())
             .map_err(|e| RestFailure::local(results::invalid_arguments(entry, &e)))?;
         req.idempotency_key = idempotency_key;
         let outcome = match key {
