@@ -4,7 +4,10 @@
 //! Properties: no panic, no hang, exactly one well-formed JSON-RPC answer per request, 4xx (never
 //! 5xx) for malformed HTTP bodies, and the process stays alive.
 //!
-//! Longer runs: `fuzz/` (cargo-fuzz). Seeds are random per run; a failure prints the input.
+//! The normal suite uses a fixed seed (reproducible CI). Longer runs:
+//! `DUVO_FUZZ_SEED=random DUVO_FUZZ_SCALE=50 cargo test --release --test fuzz_props` draws fresh
+//! inputs and multiplies every count here; `fuzz/` (cargo-fuzz) runs without end. A failure prints
+//! the input.
 
 mod common;
 mod http_support;
@@ -14,7 +17,7 @@ use duvo_mcp::client::{ApiBody, ApiResponse, RequestBody};
 use duvo_mcp::server::results;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};
 use std::process::Stdio;
@@ -41,9 +44,40 @@ const DEEP: usize = 126;
 /// Bound on waiting for any one answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(20);
 
+/// The multiplier of every count above, from `DUVO_FUZZ_SCALE` (default 1).
+fn scale() -> usize {
+    std::env::var("DUVO_FUZZ_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1)
+}
+
+/// The default seed: the normal suite draws the same inputs on every run, so CI is reproducible.
+const DEFAULT_SEED: u64 = 0x00d0_5eed;
+
+/// The seed, from `DUVO_FUZZ_SEED` (a number, or `random` for a fresh one each run), else
+/// [`DEFAULT_SEED`].
+fn rng_seed() -> RngSeed {
+    match std::env::var("DUVO_FUZZ_SEED")
+        .ok()
+        .as_deref()
+        .map(str::trim)
+    {
+        Some("random") => RngSeed::Random,
+        Some(n) => {
+            RngSeed::Fixed(n.parse().unwrap_or_else(|_| {
+                panic!("DUVO_FUZZ_SEED must be a number or `random`, not {n:?}")
+            }))
+        }
+        None => RngSeed::Fixed(DEFAULT_SEED),
+    }
+}
+
 fn config(cases: u32) -> Config {
     Config {
-        cases,
+        rng_seed: rng_seed(),
+        cases: cases.saturating_mul(u32::try_from(scale()).unwrap_or(u32::MAX)),
         failure_persistence: None,
         ..Config::default()
     }
@@ -540,9 +574,14 @@ fn frame() -> BoxedStrategy<Vec<u8>> {
     .boxed()
 }
 
-/// `count` frames drawn from [`frame`] (random seed; no shrinking across a live session).
+/// `count` frames drawn from [`frame`] (no shrinking across a live session).
 fn sample_frames(count: usize) -> Vec<Vec<u8>> {
-    let mut runner = TestRunner::new(config(1));
+    let mut runner = TestRunner::new(Config {
+        cases: 1,
+        rng_seed: rng_seed(),
+        failure_persistence: None,
+        ..Config::default()
+    });
     let strategy = frame();
     (0..count)
         .map(|_| {
@@ -563,9 +602,23 @@ fn expected_id(frame: &[u8]) -> Option<Value> {
     obj.get("method")?;
     match obj.get("id")? {
         Value::String(s) => Some(Value::String(s.clone())),
-        Value::Number(n) if n.is_i64() => Some(Value::Number(n.clone())),
+        Value::Number(n) => integer_id(n).map(Value::from),
         _ => None,
     }
+}
+
+/// The integer a numeric id stands for under MCP's "string or integer" rule as rmcp reads it:
+/// an i64, or an integral float an f64 holds exactly (`1.0`, `-0.0`, `1e2`); answered as that
+/// integer.
+fn integer_id(n: &serde_json::Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.is_u64() {
+        return None; // above i64::MAX
+    }
+    let f = n.as_f64()?;
+    (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
 }
 
 /// Checks one server message is well-formed JSON-RPC 2.0; returns it.
@@ -746,11 +799,23 @@ fn check_answers(frame: &[u8], seen: &[Value]) {
     }
 }
 
+/// An emulator whose rate limit never binds: thousands of fuzzed calls a minute at larger
+/// `DUVO_FUZZ_SCALE` would otherwise queue behind the key's 300-a-minute budget (the limiter
+/// working as meant, not a hang).
+async fn fuzz_emulator() -> duvo_mcp::emulator::RunningEmulator {
+    common::start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+        time_scale: 0.01,
+        rate_limit_per_minute: 1_000_000,
+        ..Default::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn stdio_answers_every_fuzzed_frame_exactly_once() {
-    let emu = common::start_emulator().await;
+    let emu = fuzz_emulator().await;
     let mut session = RawStdio::start(&emu).await;
-    for frame in sample_frames(STDIO_FRAMES) {
+    for frame in sample_frames(STDIO_FRAMES * scale()) {
         let seen = session.exchange(&frame).await;
         check_answers(&frame, &seen);
     }
@@ -807,6 +872,7 @@ fn malformed_bodies() -> Vec<Vec<u8>> {
         br#""just a string""#.to_vec(),
         br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"x"}"#.to_vec(),
         br#"{"jsonrpc":"2.0","id":{"an":"object"},"method":"ping"}"#.to_vec(),
+        br#"{"jsonrpc":"2.0","id":2.0,"method":"tools/call","params":"x"}"#.to_vec(),
     ]
 }
 
@@ -869,7 +935,7 @@ async fn http_endpoints_refuse_malformed_bodies_with_4xx_and_stay_up() {
                 assert_eq!(answer["id"], id.unwrap_or(Value::Null), "{what}: {sent}");
             }
         }
-        for frame in sample_frames(HTTP_FRAMES) {
+        for frame in sample_frames(HTTP_FRAMES * scale()) {
             let sent = show(&frame);
             let (status, text) = post_raw(url, headers, frame).await;
             assert!(

@@ -197,11 +197,12 @@ pub fn error_for_line(line: &[u8]) -> Option<Value> {
     }
 }
 
-/// The id as JSON when it is one rmcp accepts (string or integer).
+/// The id as JSON when it is one rmcp accepts (a string or an integer, `1.0` and `-0.0`
+/// included), written as rmcp writes it in a response (`1`, `0`), so every answer to one id looks
+/// the same whichever path produced it.
 fn usable_id(id: Option<&Value>) -> Option<Value> {
-    let id = id?;
-    serde_json::from_value::<RequestId>(id.clone()).ok()?;
-    Some(id.clone())
+    let id = serde_json::from_value::<RequestId>(id?.clone()).ok()?;
+    serde_json::to_value(id).ok()
 }
 
 fn error(id: Value, code: i64, message: String) -> Value {
@@ -371,9 +372,27 @@ mod tests {
     }
 
     #[test]
+    fn integral_float_ids_are_answered_as_integers() {
+        for (line, id) in [
+            (
+                r#"{"jsonrpc":"2.0","id":-0.0,"method":"tools/call","params":"x"}"#,
+                0,
+            ),
+            (r#"{"jsonrpc":"1.0","id":7.0,"method":"ping"}"#, 7),
+            (r#"{"jsonrpc":"2.0","id":1e2,"method":5}"#, 100),
+        ] {
+            let a = answer(line);
+            assert_eq!(a["id"], json!(id), "{line}: {a}");
+            assert!(a["id"].is_i64(), "{line}: {a}");
+        }
+    }
+
+    #[test]
     fn unusable_ids_batches_and_garbage_get_a_null_id() {
         for line in [
             r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":9007199254740992.0,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"ping"}"#,
             r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
             r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
             r#""text""#,
