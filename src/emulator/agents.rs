@@ -99,7 +99,7 @@ pub async fn list_agents(
 ) -> ApiResult<Response> {
     check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
-    let (limit, offset) = q.page(100, 20)?;
+    let page = q.page(100, 20)?;
     let include = q.one_of("include_schedules", &["true", "false"], Some("false"))? == Some("true");
     let automation = q.uuid("automation_id")?;
     let store = st.store();
@@ -114,18 +114,8 @@ pub async fn list_agents(
         let pb = b.pins.get(&caller.user_id);
         pb.cmp(&pa).then(b.created_at.cmp(&a.created_at))
     });
-    let total = agents.len();
-    let items: Vec<Value> = agents
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|a| list_item(&store, a, caller.user_id, include))
-        .collect();
-    Ok(ok(json!({
-        "agents": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
+    Ok(ok(v::page_envelope("agents", agents, page, |a| {
+        list_item(&store, a, caller.user_id, include)
     })))
 }
 
@@ -336,23 +326,13 @@ pub async fn list_revisions(
 ) -> ApiResult<Response> {
     let id = v::uuid("agent_id", &agent_id)?;
     let q = Query::parse(raw.as_deref());
-    let (limit, offset) = q.page(100, 20)?;
+    let page = q.page(100, 20)?;
     let store = st.store();
     store.agent(caller.team_id, id)?;
     let mut builds: Vec<&Build> = store.builds.iter().filter(|b| b.agent_id == id).collect();
     builds.sort_by_key(|b| std::cmp::Reverse(b.revision_number));
-    let total = builds.len();
-    let items: Vec<Value> = builds
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|b| build_json(&store, b, None))
-        .collect();
-    Ok(ok(json!({
-        "builds": items,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
+    Ok(ok(v::page_envelope("builds", builds, page, |b| {
+        build_json(&store, b, None)
     })))
 }
 

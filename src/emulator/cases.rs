@@ -264,7 +264,7 @@ fn case_page(
     filter: &CaseFilter,
     sort_by: &str,
     desc: bool,
-    (limit, offset): (usize, usize),
+    page: (usize, usize),
 ) -> Value {
     let now = Utc::now();
     let mut cases: Vec<&Case> = store
@@ -284,22 +284,15 @@ fn case_page(
         },
         _ => dir(a.created_at.cmp(&b.created_at)),
     });
-    let total = cases.len();
-    let items: Vec<Value> = cases
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|c| {
-            let mut item = case_json(store, c, now);
-            if let (Some(s), Value::Object(m)) = (filter.search(), &mut item)
-                && let Some(snip) = snippet(&c.data, s)
-            {
-                m.insert("search_match_data_snippet".into(), snip);
-            }
-            item
-        })
-        .collect();
-    json!({ "cases": items, "total": total, "limit": limit, "offset": offset })
+    v::page_envelope("cases", cases, page, |c| {
+        let mut item = case_json(store, c, now);
+        if let (Some(s), Value::Object(m)) = (filter.search(), &mut item)
+            && let Some(snip) = snippet(&c.data, s)
+        {
+            m.insert("search_match_data_snippet".into(), snip);
+        }
+        item
+    })
 }
 
 /// `GET /v2/queues/{queue_id}/cases` (listCases; limit 1–100, default 20).

@@ -333,7 +333,7 @@ async fn list_connections(
 ) -> ApiResult<Response> {
     check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
-    let (limit, offset) = q.page(100, 100)?;
+    let page = q.page(100, 100)?;
     let kind = q.get("type");
     let store = st.store();
     let mut all: Vec<&Connection> = store
@@ -342,19 +342,12 @@ async fn list_connections(
         .filter(|c| c.visible_to(&caller) && kind.is_none_or(|k| c.kind == k))
         .collect();
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-    let total = all.len();
-    let page: Vec<Value> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(Connection::to_json)
-        .collect();
-    Ok(ok(json!({
-        "integrations": page,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(ok(v::page_envelope(
+        "integrations",
+        all,
+        page,
+        Connection::to_json,
+    )))
 }
 
 /// `GET /v2/connections/{connection_id}` (getConnection).

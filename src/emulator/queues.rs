@@ -124,7 +124,7 @@ pub async fn list_queues(
 ) -> ApiResult<Response> {
     check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
-    let (limit, offset) = q.page(250, 250)?;
+    let page = q.page(250, 250)?;
     let automation = q.uuid("automation_id")?;
     let store = st.store();
     let all: Vec<&Queue> = store
@@ -133,19 +133,7 @@ pub async fn list_queues(
         .filter(|x| x.team_id == caller.team_id)
         .filter(|x| automation.is_none_or(|a| x.automation_id == Some(a)))
         .collect();
-    let total = all.len();
-    let queues: Vec<Value> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(Queue::to_json)
-        .collect();
-    Ok(ok(json!({
-        "queues": queues,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(ok(v::page_envelope("queues", all, page, Queue::to_json)))
 }
 
 /// `GET /v2/queues/{queue_id}` (getQueue).

@@ -712,22 +712,15 @@ pub async fn list_messages(
 ) -> ApiResult<Response> {
     let id = parse_id("run_id", &run_id)?;
     let q = Query::parse(raw.as_deref());
-    let (limit, offset) = q.page(50, 20)?;
+    let page = q.page(50, 20)?;
     let store = st.store();
     let run = store.run(caller.team_id, id)?;
-    let messages: Vec<Value> = run
-        .messages
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(Message::to_json)
-        .collect();
-    Ok(ok(json!({
-        "messages": messages,
-        "total": run.messages.len(),
-        "limit": limit,
-        "offset": offset,
-    })))
+    Ok(ok(v::page_envelope(
+        "messages",
+        &run.messages,
+        page,
+        Message::to_json,
+    )))
 }
 
 /// `POST /v2/runs/{run_id}/messages` (postRunMessage).

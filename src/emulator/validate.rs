@@ -574,3 +574,26 @@ pub fn sop_text(config: &Value) -> String {
         _ => String::new(),
     }
 }
+
+/// One page of `items` in Duvo's list envelope `{<key>: [...], total, limit, offset}`, each item
+/// turned into JSON by `to_json`; `page` is [`Query::page`]'s `(limit, offset)`.
+pub fn page_envelope<I, T>(
+    key: &str,
+    items: I,
+    (limit, offset): (usize, usize),
+    to_json: impl FnMut(T) -> Value,
+) -> Value
+where
+    I: IntoIterator<Item = T>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let items = items.into_iter();
+    let total = items.len();
+    let page: Vec<Value> = items.skip(offset).take(limit).map(to_json).collect();
+    let mut out = Map::new();
+    out.insert(key.to_owned(), Value::Array(page));
+    out.insert("total".into(), total.into());
+    out.insert("limit".into(), limit.into());
+    out.insert("offset".into(), offset.into());
+    Value::Object(out)
+}
