@@ -110,22 +110,72 @@ impl ClientHandler for TestUser {
     }
 }
 
+/// The Assignment most human-request tests run: name and SOP.
+const PAYER: (&str, &str) = ("Payer", "Pay supplier invoices.");
+
+/// One `runAssignment` by a user who answers prompts with `answer`: a stdio session against a
+/// fresh emulator (offering elicitation when `elicit`), a new Assignment `name` with SOP `sop`,
+/// and the call's structured result.
+struct UserRun {
+    emu: duvo_mcp::emulator::RunningEmulator,
+    user: TestUser,
+    client: rmcp::service::RunningService<RoleClient, TestUser>,
+    done: Value,
+}
+
+impl UserRun {
+    async fn start(
+        (answer, elicit): (Answer, bool),
+        (name, sop): (&str, &str),
+        message: &str,
+        wait_seconds: u64,
+    ) -> Self {
+        let emu = start_emulator().await;
+        let user = TestUser::new(answer, elicit);
+        let client = user
+            .clone()
+            .serve(spawn(&emu, emu.demo_key(), &[], &[]))
+            .await
+            .expect("handshake");
+        let agent_id = create_agent(&client, name, sop).await;
+        let done = call_ok(
+            &client,
+            "runAssignment",
+            json!({"agent_id": agent_id, "message": message, "wait_seconds": wait_seconds}),
+        )
+        .await;
+        Self {
+            emu,
+            user,
+            client,
+            done,
+        }
+    }
+
+    /// Whether any request reached the emulator's `/respond` endpoint.
+    async fn responded(&self) -> bool {
+        request_log(&self.emu)
+            .await
+            .iter()
+            .any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond")))
+    }
+
+    async fn end(self) {
+        self.client.cancel().await.ok();
+        self.emu.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn run_assignment_waits_to_completion_with_progress() {
-    let emu = start_emulator().await;
-    let user = TestUser::new(Answer::Approve, false);
-    let client = user
-        .clone()
-        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
-        .await
-        .expect("handshake");
-    let agent_id = create_agent(&client, "Report writer", "Write the weekly report.").await;
-    let done = call_ok(
-        &client,
-        "runAssignment",
-        json!({"agent_id": agent_id, "message": "Week 48", "wait_seconds": 30}),
+    let run = UserRun::start(
+        (Answer::Approve, false),
+        ("Report writer", "Write the weekly report."),
+        "Week 48",
+        30,
     )
     .await;
+    let (done, user) = (&run.done, &run.user);
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["finished"], true);
     assert!(
@@ -143,8 +193,7 @@ async fn run_assignment_waits_to_completion_with_progress() {
             .any(|p| p.message.as_deref().is_some_and(|m| m.contains("status"))),
         "{progress:?}"
     );
-    client.cancel().await.ok();
-    emu.shutdown().await;
+    run.end().await;
 }
 
 #[tokio::test]
@@ -241,53 +290,28 @@ async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
 
 #[tokio::test]
 async fn approval_is_asked_through_elicitation_and_forwarded() {
-    let emu = start_emulator().await;
-    let user = TestUser::new(Answer::Approve, true);
-    let client = user
-        .clone()
-        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
-        .await
-        .expect("handshake");
-    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
-    let done = call_ok(
-        &client,
-        "runAssignment",
-        json!({"agent_id": agent_id, "message": "Pay invoice 7 [approval]", "wait_seconds": 60}),
+    let run = UserRun::start(
+        (Answer::Approve, true),
+        PAYER,
+        "Pay invoice 7 [approval]",
+        60,
     )
     .await;
-    assert_eq!(done["status"], "completed", "{done}");
-    let prompts = user.prompts.lock().expect("lock").clone();
+    assert_eq!(run.done["status"], "completed", "{}", run.done);
+    let prompts = run.user.prompts.lock().expect("lock").clone();
     assert_eq!(prompts.len(), 1, "asked once: {prompts:?}");
-    let log = request_log(&emu).await;
-    assert!(
-        log.iter()
-            .any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond"))),
-        "the answer reached Duvo"
-    );
-    client.cancel().await.ok();
-    emu.shutdown().await;
+    assert!(run.responded().await, "the answer reached Duvo");
+    run.end().await;
 }
 
 #[tokio::test]
 async fn a_denial_through_elicitation_reaches_duvo() {
-    let emu = start_emulator().await;
-    let user = TestUser::new(Answer::Deny, true);
-    let client = user
-        .clone()
-        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
-        .await
-        .expect("handshake");
-    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
-    let done = call_ok(
-        &client,
-        "runAssignment",
-        json!({"agent_id": agent_id, "message": "Pay invoice 8 [approval]", "wait_seconds": 60}),
-    )
-    .await;
+    let run = UserRun::start((Answer::Deny, true), PAYER, "Pay invoice 8 [approval]", 60).await;
+    let done = &run.done;
     assert_eq!(done["status"], "completed", "{done}");
     let run_id = done["run_id"].as_str().expect("run id");
     let msgs = call_ok(
-        &client,
+        &run.client,
         "listRunMessages",
         json!({"run_id": run_id, "limit": 50}),
     )
@@ -297,61 +321,35 @@ async fn a_denial_through_elicitation_reaches_duvo() {
             || msgs.to_string().contains("not taken"),
         "{msgs}"
     );
-    client.cancel().await.ok();
-    emu.shutdown().await;
+    run.end().await;
 }
 
 #[tokio::test]
 async fn questions_are_asked_with_their_options() {
-    let emu = start_emulator().await;
-    let user = TestUser::new(Answer::FirstOption, true);
-    let client = user
-        .clone()
-        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
-        .await
-        .expect("handshake");
-    let agent_id = create_agent(&client, "Onboarder", "Onboard suppliers.").await;
-    let done = call_ok(
-        &client,
-        "runAssignment",
-        json!({"agent_id": agent_id, "message": "New supplier [question]", "wait_seconds": 60}),
+    let run = UserRun::start(
+        (Answer::FirstOption, true),
+        ("Onboarder", "Onboard suppliers."),
+        "New supplier [question]",
+        60,
     )
     .await;
-    assert_eq!(done["status"], "completed", "{done}");
-    assert_eq!(user.prompts.lock().expect("lock").len(), 1);
-    client.cancel().await.ok();
-    emu.shutdown().await;
+    assert_eq!(run.done["status"], "completed", "{}", run.done);
+    assert_eq!(run.user.prompts.lock().expect("lock").len(), 1);
+    run.end().await;
 }
 
 #[tokio::test]
 async fn declined_prompt_leaves_the_request_open_and_says_so() {
-    let emu = start_emulator().await;
-    let user = TestUser::new(Answer::Decline, true);
-    let client = user
-        .clone()
-        .serve(spawn(&emu, emu.demo_key(), &[], &[]))
-        .await
-        .expect("handshake");
-    let agent_id = create_agent(&client, "Payer", "Pay supplier invoices.").await;
-    let out = call_ok(
-        &client,
-        "runAssignment",
-        json!({"agent_id": agent_id, "message": "Pay [approval]", "wait_seconds": 60}),
-    )
-    .await;
+    let run = UserRun::start((Answer::Decline, true), PAYER, "Pay [approval]", 60).await;
+    let out = &run.done;
     assert_eq!(out["status"], "waiting", "{out}");
     assert!(
         out["note"].as_str().is_some_and(|n| n.contains("declined")),
         "{out}"
     );
     assert!(out["pending_human_request"]["id"].is_string());
-    let log = request_log(&emu).await;
-    assert!(
-        !log.iter()
-            .any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/respond")))
-    );
-    client.cancel().await.ok();
-    emu.shutdown().await;
+    assert!(!run.responded().await);
+    run.end().await;
 }
 
 #[tokio::test]
