@@ -1,12 +1,15 @@
 //! HTTP-level tests of the Duvo API emulator (`duvo_mcp::emulator`).
 
+mod common;
+
+use common::emu_http::{self, Resp};
+
 use std::time::{Duration, Instant};
 
 use duvo_mcp::emulator::{
     self, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, OTHER_TEAM_ID, OTHER_TEAM_KEY,
     RunningEmulator,
 };
-use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,12 +18,6 @@ const SECRET_KEY: &str = "dv_SECRET_test_key_do_not_log";
 struct Ctx {
     emu: RunningEmulator,
     http: reqwest::Client,
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
 }
 
 impl Ctx {
@@ -53,35 +50,15 @@ impl Ctx {
         body: Option<&Value>,
         idem: Option<&str>,
     ) -> Resp {
-        let url = format!("{}{}", self.emu.base_url(), path);
-        let mut req = self.http.request(method.clone(), &url);
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        if let Some(i) = idem {
-            req = req.header("Idempotency-Key", i);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("read body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"))
-        };
-        Resp {
-            status,
-            headers,
+        emu_http::send(
+            &self.http,
+            self.emu.base_url(),
+            (method, path),
+            key,
             body,
-        }
+            idem,
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> Resp {

@@ -2,6 +2,10 @@
 //! revision operations (promote, update, move, case-queue validation). Every test runs with the
 //! response contract check on and ends by asserting no response broke the spec.
 
+mod common;
+
+use common::emu_http::{self, Resp};
+
 use duvo_mcp::emulator::{self, DEMO_TEAM_ID, EmulatorConfig, OTHER_TEAM_KEY, RunningEmulator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -9,11 +13,6 @@ use serde_json::{Value, json};
 struct Ctx {
     emu: RunningEmulator,
     http: reqwest::Client,
-}
-
-struct Resp {
-    status: StatusCode,
-    body: Value,
 }
 
 impl Ctx {
@@ -46,23 +45,15 @@ impl Ctx {
         body: Option<&Value>,
         idem: Option<&str>,
     ) -> Resp {
-        let url = format!("{}{}", self.emu.base_url(), path);
-        let mut req = self.http.request(method.clone(), &url).bearer_auth(key);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        if let Some(i) = idem {
-            req = req.header("Idempotency-Key", i);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status();
-        let text = resp.text().await.expect("read body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {text}"));
-        Resp { status, body }
+        emu_http::send(
+            &self.http,
+            self.emu.base_url(),
+            (method, path),
+            Some(key),
+            body,
+            idem,
+        )
+        .await
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {

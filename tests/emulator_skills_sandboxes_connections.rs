@@ -1,5 +1,9 @@
 //! HTTP-level tests of the emulator's Skills, Sandboxes and Connections (incl. Composio OAuth).
 
+mod common;
+
+use common::emu_http::{self, Resp};
+
 use std::io::{Cursor, Read, Write};
 
 use duvo_mcp::emulator::{self, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, OTHER_TEAM_KEY};
@@ -10,11 +14,6 @@ use serde_json::{Value, json};
 struct Ctx {
     emu: emulator::RunningEmulator,
     http: reqwest::Client,
-}
-
-struct Resp {
-    status: StatusCode,
-    body: Value,
 }
 
 impl Ctx {
@@ -67,25 +66,16 @@ impl Ctx {
         format!("{}{}", self.emu.base_url(), path)
     }
 
-    async fn read(path: &str, resp: reqwest::Response) -> Resp {
-        let status = resp.status();
-        let text = resp.text().await.expect("read body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{path}: body is not JSON ({e}): {text}"))
-        };
-        Resp { status, body }
-    }
-
     async fn send_as(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
-        Self::read(path, resp).await
+        emu_http::send(
+            &self.http,
+            self.emu.base_url(),
+            (method, path),
+            Some(key),
+            body.as_ref(),
+            None,
+        )
+        .await
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
@@ -109,7 +99,7 @@ impl Ctx {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{path}: {e}"));
-        Self::read(path, resp).await
+        emu_http::read(path, resp).await
     }
 }
 
@@ -703,7 +693,7 @@ async fn native_oauth_start_and_callback_create_a_connection() {
         .send()
         .await
         .expect("callback");
-    let r = Ctx::read("callback", resp).await;
+    let r = emu_http::read("callback", resp).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["connection"]["type"], "gmail");
     let r = ctx.get(&team("/connections?type=gmail")).await;
