@@ -315,21 +315,27 @@ async fn wait_for_upstream_hits(up: &SlowUpstream, n: usize) {
     .expect("the calls reached the upstream");
 }
 
-#[tokio::test]
-async fn shutdown_lets_in_flight_calls_finish() {
-    let (_emu, up, upstream) = slow_upstream(Duration::from_millis(1500)).await;
-    let mut server = spawn(
+/// `duvo-mcp http` with the demo key against `upstream`, draining for at most
+/// `shutdown_timeout` seconds.
+async fn spawn_against(upstream: &str, shutdown_timeout: &str) -> Server {
+    spawn(
         &[
             "--base-url",
-            &upstream,
+            upstream,
             "--team-id",
             DEMO_TEAM_ID,
             "--shutdown-timeout",
-            "20",
+            shutdown_timeout,
         ],
         &[("DUVO_API_KEY", DEMO_API_KEY)],
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_calls_finish() {
+    let (_emu, up, upstream) = slow_upstream(Duration::from_millis(1500)).await;
+    let mut server = spawn_against(&upstream, "20").await;
     let url = server.url("/mcp");
     let legacy = Mcp::legacy(&url, headers(&[])).await.expect("session");
     let mut sse = sse_connect(&server.base, headers(&[])).await.expect("sse");
@@ -384,18 +390,7 @@ async fn shutdown_lets_in_flight_calls_finish() {
 #[tokio::test]
 async fn shutdown_refuses_new_work_and_is_bounded() {
     let (_emu, up, upstream) = slow_upstream(Duration::from_secs(60)).await;
-    let mut server = spawn(
-        &[
-            "--base-url",
-            &upstream,
-            "--team-id",
-            DEMO_TEAM_ID,
-            "--shutdown-timeout",
-            "3",
-        ],
-        &[("DUVO_API_KEY", DEMO_API_KEY)],
-    )
-    .await;
+    let mut server = spawn_against(&upstream, "3").await;
     let url = server.url("/mcp");
     let stuck = tokio::spawn({
         let url = url.clone();
