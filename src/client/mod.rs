@@ -10,6 +10,7 @@ pub use error::ApiError;
 pub use request::{ApiBody, ApiRequest, ApiResponse, FilePart, RequestBody};
 pub use secret::ApiKey;
 
+use error::error_chain;
 use ratelimit::RateLimiter;
 use retry::RetryPolicy;
 use std::collections::HashMap;
@@ -313,29 +314,10 @@ impl DuvoClient {
             return ApiError::Timeout { attempts };
         }
         // reqwest's Display includes the URL (never the key, which travels in a header).
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            reason.push_str(": ");
-            reason.push_str(&s.to_string());
-            source = s.source();
-        }
         ApiError::Unreachable {
             base_url: self.inner.config.base_url.to_string(),
-            reason,
+            reason: error_chain(e),
             attempts,
         }
     }
-}
-
-/// An error and its sources, joined with `: `.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    reason
 }

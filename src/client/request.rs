@@ -1,6 +1,7 @@
 //! What the client sends and what it gets back.
 
 use super::ApiError;
+use super::error::error_chain;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -256,16 +257,4 @@ pub(crate) async fn read_error(resp: reqwest::Response, attempts: u32) -> ApiErr
         retry_after,
         attempts,
     }
-}
-
-/// An error and its sources, joined with `: `.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut reason = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
-        source = s.source();
-    }
-    reason
 }
