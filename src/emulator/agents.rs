@@ -219,10 +219,15 @@ pub async fn get_agent(
     let id = v::uuid("agent_id", &agent_id)?;
     let store = st.store();
     let a = store.agent(caller.team_id, id)?;
-    Ok(ok(json!({
+    Ok(ok(agent_answer(&store, a, caller.user_id)))
+}
+
+/// getAgent's and updateAgent's answer: the Assignment and the caller's view of it.
+fn agent_answer(store: &Store, a: &Agent, user_id: Uuid) -> Value {
+    json!({
         "agent": a.to_json(&store.users),
-        "user_context": a.user_context(caller.user_id),
-    })))
+        "user_context": a.user_context(user_id),
+    })
 }
 
 /// `PATCH /v2/agents/{agent_id}` (updateAgent).
@@ -278,10 +283,7 @@ pub async fn update_agent(
         a.updated_by = caller.user_id;
     }
     let a = store.agent(caller.team_id, id)?;
-    Ok(ok(json!({
-        "agent": a.to_json(&store.users),
-        "user_context": a.user_context(caller.user_id),
-    })))
+    Ok(ok(agent_answer(&store, a, caller.user_id)))
 }
 
 /// `DELETE /v2/agents/{agent_id}` (deleteAgent): removes builds and schedules, interrupts active runs.
