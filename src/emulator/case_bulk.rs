@@ -312,8 +312,7 @@ pub async fn bulk_delete(
         let mut store = st.store();
         let qid = queue_id_of(&store, &caller, &queue_id, false)?;
         let (found, _) = select(&store, qid, &sel, now);
-        let (interrupted, hooks) = interrupt_case_runs(&mut store, &found, now);
-        remove_cases(&mut store, &found);
+        let (interrupted, hooks) = remove_cases(&mut store, &found, now);
         (found.len(), interrupted, hooks)
     };
     deliver_all(&st, hooks);

@@ -503,10 +503,34 @@ pub fn interrupt_case_runs(
     (active, hooks)
 }
 
-/// Remove cases and their recorded history.
-pub fn remove_cases(store: &mut Store, case_ids: &[Uuid]) {
+/// Remove cases and their recorded history, interrupting the active runs working on them first;
+/// returns the interrupted runs' ids and the webhooks to deliver.
+pub fn remove_cases(
+    store: &mut Store,
+    case_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> (Vec<Uuid>, Vec<(String, Value)>) {
+    let out = interrupt_case_runs(store, case_ids, now);
     store.cases.retain(|c| !case_ids.contains(&c.id));
     store.case_events.retain(|e| !case_ids.contains(&e.case_id));
+    out
+}
+
+/// Remove every case of queue `queue_id` as [`remove_cases`] does; returns how many there were,
+/// the interrupted runs' ids and the webhooks to deliver.
+pub fn remove_queue_cases(
+    store: &mut Store,
+    queue_id: Uuid,
+    now: DateTime<Utc>,
+) -> (usize, Vec<Uuid>, Vec<(String, Value)>) {
+    let ids: Vec<Uuid> = store
+        .cases
+        .iter()
+        .filter(|c| c.queue_id == queue_id)
+        .map(|c| c.id)
+        .collect();
+    let (interrupted, hooks) = remove_cases(store, &ids, now);
+    (ids.len(), interrupted, hooks)
 }
 
 /// Deliver run webhooks collected while the store was locked.
@@ -544,9 +568,7 @@ pub async fn delete_case(
     let (interrupted, hooks) = {
         let mut store = st.store();
         case_index(&store, caller.team_id, id)?;
-        let out = interrupt_case_runs(&mut store, &[id], now);
-        remove_cases(&mut store, &[id]);
-        out
+        remove_cases(&mut store, &[id], now)
     };
     deliver_all(&st, hooks);
     Ok(ok(
@@ -565,15 +587,7 @@ pub async fn clear_cases(
     let (count, interrupted, hooks) = {
         let mut store = st.store();
         store.queue(caller.team_id, id)?;
-        let ids: Vec<Uuid> = store
-            .cases
-            .iter()
-            .filter(|c| c.queue_id == id)
-            .map(|c| c.id)
-            .collect();
-        let (interrupted, hooks) = interrupt_case_runs(&mut store, &ids, now);
-        remove_cases(&mut store, &ids);
-        (ids.len(), interrupted, hooks)
+        remove_queue_cases(&mut store, id, now)
     };
     deliver_all(&st, hooks);
     Ok(ok(json!({

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::check_team;
-use super::cases::{deliver_all, interrupt_case_runs, remove_cases};
+use super::cases::{deliver_all, remove_queue_cases};
 use super::errors::{ApiError, ApiResult};
 use super::json_fields as f;
 use super::model::{Agent, Queue};
@@ -223,14 +223,7 @@ pub async fn delete_queue(
     let (count, interrupted, hooks) = {
         let mut store = st.store();
         let idx = queue_index(&store, caller.team_id, id)?;
-        let case_ids: Vec<Uuid> = store
-            .cases
-            .iter()
-            .filter(|c| c.queue_id == id)
-            .map(|c| c.id)
-            .collect();
-        let (interrupted, hooks) = interrupt_case_runs(&mut store, &case_ids, now);
-        remove_cases(&mut store, &case_ids);
+        let out = remove_queue_cases(&mut store, id, now);
         store.case_labels.retain(|l| l.queue_id != id);
         let queue = store.queues.remove(idx);
         relink(&mut store, caller.team_id, &queue.name, None);
@@ -242,7 +235,7 @@ pub async fn delete_queue(
             a.case_queue_id = None;
             a.case_trigger_enabled = false;
         }
-        (case_ids.len(), interrupted, hooks)
+        out
     };
     deliver_all(&st, hooks);
     Ok(ok(json!({
