@@ -88,8 +88,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DUVO_MCP_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DUVO_MCP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,duvo_mcp=info"));
+    // rmcp's session manager logs each Mcp-Session-Id at INFO ("create new session") and DEBUG;
+    // a session id is a bearer handle, so those records stay out of the log at any level.
+    if let Ok(d) = "rmcp::transport::streamable_http_server::session=warn".parse() {
+        filter = filter.add_directive(d);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

@@ -13,13 +13,12 @@ use std::time::Duration;
 
 const TOKEN: &str = "test-token-7f3a9c1e5b2d4f60";
 
-/// Every route, with a method that reaches it.
+/// Every route but `/healthz` (which answers before admission), with a method that reaches it.
 fn routes(base: &str) -> Vec<(reqwest::Method, String)> {
     vec![
         (reqwest::Method::POST, format!("{base}/mcp")),
         (reqwest::Method::GET, format!("{base}/sse")),
         (reqwest::Method::POST, format!("{base}/message?sessionId=x")),
-        (reqwest::Method::GET, format!("{base}/healthz")),
     ]
 }
 
@@ -68,6 +67,21 @@ async fn foreign_host_and_origin_are_refused_on_every_route() {
             StatusCode::FORBIDDEN,
             "look-alike Host on {method} {url}"
         );
+    }
+    // Liveness answers any Host and Origin (it reveals nothing).
+    for extra in [
+        ("host", "evil.example.com"),
+        ("host", "10.1.2.3:8787"),
+        ("origin", "https://evil.example.com"),
+    ] {
+        let resp = http()
+            .get(server.url("/healthz"))
+            .headers(headers(&[extra]))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(resp.status(), StatusCode::OK, "healthz with {extra:?}");
+        assert_eq!(resp.text().await.expect("body"), r#"{"status":"ok"}"#);
     }
     // Loopback names and a loopback browser origin pass.
     let (s, _) = status_of(
@@ -121,8 +135,16 @@ async fn configured_host_and_origin_lists_replace_the_loopback_defaults() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // 127.0.0.1 (what reqwest sends by default) is no longer listed.
-    let (s, _) = status_of(reqwest::Method::GET, &server.url("/healthz"), &[]).await;
+    let (s, _) = status_of(reqwest::Method::POST, &server.url("/mcp"), &[]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Liveness does not depend on the Host list (Kubernetes probes send Host: <pod-ip>:<port>).
+    let (s, _) = status_of(
+        reqwest::Method::GET,
+        &server.url("/healthz"),
+        &[("host", "10.1.2.3:8787")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
     let (s, _) = status_of(
         reqwest::Method::GET,
         &server.url("/sse"),
@@ -135,13 +157,10 @@ async fn configured_host_and_origin_lists_replace_the_loopback_defaults() {
 #[tokio::test]
 async fn the_token_is_required_on_every_route_but_health() {
     let server = spawn(&["--demo"], &[("DUVO_MCP_AUTH_TOKEN", TOKEN)]).await;
+    let (s, _) = status_of(reqwest::Method::GET, &server.url("/healthz"), &[]).await;
+    assert_eq!(s, StatusCode::OK, "health probes need no token");
     for (method, url) in routes(&server.base) {
-        let health = url.ends_with("/healthz");
         let (s, h) = status_of(method.clone(), &url, &[]).await;
-        if health {
-            assert_eq!(s, StatusCode::OK, "health probes need no token");
-            continue;
-        }
         assert_eq!(s, StatusCode::UNAUTHORIZED, "no token on {method} {url}");
         assert!(h.get("www-authenticate").is_some(), "401 names the scheme");
         let (s, _) = status_of(

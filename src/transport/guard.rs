@@ -14,7 +14,8 @@ use subtle::ConstantTimeEq;
 /// (`--passthrough-auth` together with `--auth-token`).
 pub const HEADER_MCP_AUTH: &str = "x-mcp-auth";
 
-/// Path that answers without a token (liveness probes); Host/Origin rules still apply.
+/// Liveness path: answered before admission (no Host/Origin/token check; Kubernetes probes send
+/// `Host: <pod-ip>:<port>`), and it reveals nothing but `{"status":"ok"}`.
 pub const HEALTH_PATH: &str = "/healthz";
 
 /// Loopback names accepted in `Host` by default.
@@ -355,6 +356,30 @@ impl InboundAuth {
         } else {
             header::AUTHORIZATION
         }
+    }
+
+    /// The credentials a request presents: (shared token, passthrough Duvo key), each only when
+    /// this server uses it. For fingerprinting who opened a session; never log them.
+    pub fn presented<'a>(&self, headers: &'a HeaderMap) -> (Option<&'a str>, Option<&'a str>) {
+        let token = if self.token.is_some() {
+            let name = self.token_header();
+            let bare_ok = name != header::AUTHORIZATION;
+            headers
+                .get(&name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| token_from(v, bare_ok))
+        } else {
+            None
+        };
+        let key = if self.passthrough {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| token_from(v, false))
+        } else {
+            None
+        };
+        (token, key)
     }
 
     /// Checks one request's headers; `Err` is the reason for a 401 (never containing a secret).

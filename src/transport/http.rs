@@ -12,8 +12,10 @@ use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_bas
 use crate::conformance::FixtureServer;
 use crate::emulator;
 use crate::server::{DuvoServer, ServerOptions, ServerState};
+use crate::transport::accept::{self, ConnectionLimits};
 use crate::transport::guard::{Guard, HostList, InboundAuth, OriginList, admission};
 use crate::transport::limits::{Limits, hold_until_body_ends, unavailable};
+use crate::transport::owners::{Binding, Owners, is_priming_frame, predates_priming};
 use crate::transport::sse::{self, LegacySse, SseConfig};
 use anyhow::Context;
 use axum::Router;
@@ -110,6 +112,41 @@ pub struct HttpArgs {
         value_name = "N"
     )]
     pub max_streams: usize,
+    /// Live sessions one caller (one Duvo key, in passthrough mode) may hold before 429, so
+    /// one client cannot fill --max-sessions.
+    #[arg(
+        long,
+        env = "DUVO_MCP_MAX_SESSIONS_PER_CALLER",
+        default_value_t = 100,
+        value_name = "N"
+    )]
+    pub max_sessions_per_caller: usize,
+    /// Open TCP connections; past it new connections wait in the listen backlog until others
+    /// close (lowered to fit the open-file limit).
+    #[arg(
+        long,
+        env = "DUVO_MCP_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, counted from when the server
+    /// starts waiting for them; also how long an idle keep-alive connection stays open.
+    #[arg(
+        long,
+        env = "DUVO_MCP_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a request may take to send its whole body (408 after).
+    #[arg(
+        long,
+        env = "DUVO_MCP_BODY_READ_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECS"
+    )]
+    pub body_read_timeout: u64,
     /// Seconds without client activity after which a session is closed.
     #[arg(
         long,
@@ -158,6 +195,9 @@ struct Settings {
     max_body: usize,
     max_sessions: usize,
     max_streams: usize,
+    max_per_caller: usize,
+    connections: ConnectionLimits,
+    body_read: Duration,
     idle: Duration,
     drain: Duration,
     sse: bool,
@@ -204,6 +244,12 @@ impl Settings {
         if args.session_idle_timeout == 0 {
             anyhow::bail!("--session-idle-timeout must be at least 1 second");
         }
+        if args.max_sessions_per_caller == 0 || args.max_connections == 0 {
+            anyhow::bail!("--max-sessions-per-caller and --max-connections must be at least 1");
+        }
+        if args.header_read_timeout == 0 || args.body_read_timeout == 0 {
+            anyhow::bail!("--header-read-timeout and --body-read-timeout must be at least 1 second");
+        }
         Ok(Self {
             guard: Arc::new(Guard {
                 hosts,
@@ -213,6 +259,12 @@ impl Settings {
             max_body: args.max_body_bytes,
             max_sessions: args.max_sessions,
             max_streams: args.max_streams,
+            max_per_caller: args.max_sessions_per_caller,
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_secs(args.header_read_timeout),
+                max_connections: args.max_connections,
+            },
+            body_read: Duration::from_secs(args.body_read_timeout),
             idle: Duration::from_secs(args.session_idle_timeout),
             drain: Duration::from_secs(args.shutdown_timeout),
             sse: !args.no_sse,
@@ -242,7 +294,8 @@ impl Settings {
 
 /// Runs `duvo-mcp http` until SIGINT/SIGTERM.
 pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
-    let settings = Settings::from_args(&args)?;
+    let mut settings = Settings::from_args(&args)?;
+    fit_connections_to_nofile(&mut settings.connections);
     let catalog = Arc::new(Catalog::embedded()?);
     let selection = args.filter.selection()?;
     catalog.select(&selection)?;
@@ -373,19 +426,24 @@ where
     sessions.session_config.keep_alive = Some(s.idle);
     let sessions = Arc::new(sessions);
     let limits = Limits::new(s.max_sessions, s.max_streams, Some(sessions.clone()));
-    let app = router(handler, s, sessions, limits.clone(), ct.clone());
+    let owners = Owners::new(s.guard.auth.clone(), s.max_per_caller, sessions.clone());
+    let app = router(handler, s, sessions, limits.clone(), owners, ct.clone());
 
     let stop_accepting = CancellationToken::new();
-    let server = axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
-    let mut server = tokio::spawn(server.into_future());
+    let mut server = tokio::spawn(accept::serve(
+        listener,
+        app,
+        s.connections,
+        stop_accepting.clone(),
+    ));
     let signal = shutdown_signal();
     announce();
 
     tokio::select! {
         result = &mut server => {
             ct.cancel();
-            return result.context("HTTP server task")?.context("HTTP server failed");
+            result.context("HTTP server task")?;
+            anyhow::bail!("the HTTP accept loop stopped unexpectedly");
         }
         () = signal => {}
     }
@@ -407,7 +465,7 @@ where
     }
     ct.cancel();
     match tokio::time::timeout(CLOSE_GRACE, server).await {
-        Ok(Ok(result)) => result.context("HTTP server failed"),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e).context("HTTP server task"),
         Err(_) => {
             tracing::warn!("streams still open after the drain; exiting anyway");
@@ -416,19 +474,22 @@ where
     }
 }
 
-/// State of the `/mcp` capacity middleware.
+/// State of the `/mcp` session middleware.
 #[derive(Clone)]
 struct McpCaps {
     limits: Arc<Limits>,
+    owners: Arc<Owners>,
     max_body: usize,
 }
 
-/// The whole application: routes plus drain and admission layers (admission outermost).
+/// The whole application: `/healthz` (before admission), then the routes behind the admission,
+/// drain and body-deadline layers (admission outermost).
 fn router<H: ServerHandler + Clone>(
     handler: H,
     s: &Settings,
     sessions: Arc<LocalSessionManager>,
     limits: Arc<Limits>,
+    owners: Arc<Owners>,
     ct: CancellationToken,
 ) -> Router {
     let factory_handler = handler.clone();
@@ -439,6 +500,7 @@ fn router<H: ServerHandler + Clone>(
     );
     let caps = McpCaps {
         limits: limits.clone(),
+        owners: owners.clone(),
         max_body: s.max_body,
     };
     let mut app = Router::new()
@@ -447,11 +509,12 @@ fn router<H: ServerHandler + Clone>(
             s.max_body,
             crate::transport::unreadable::answer_unreadable,
         ))
-        .route_layer(from_fn_with_state(caps, mcp_caps));
+        .route_layer(from_fn_with_state(caps, mcp_sessions));
     if s.sse {
         let legacy = LegacySse::new(
             handler,
             limits.clone(),
+            owners,
             ct.child_token(),
             SseConfig {
                 keep_alive: SSE_KEEP_ALIVE,
@@ -465,10 +528,23 @@ fn router<H: ServerHandler + Clone>(
             .layer(DefaultBodyLimit::max(s.max_body));
         app = app.merge(sse_routes);
     }
-    app.route(crate::transport::guard::HEALTH_PATH, get(healthz))
+    let guarded = app
         .fallback(not_found)
+        .layer(from_fn_with_state(
+            BodyDeadline {
+                max: s.max_body,
+                within: s.body_read,
+            },
+            body_deadline,
+        ))
+        .layer(from_fn_with_state(limits.clone(), drain))
+        .layer(from_fn_with_state(s.guard.clone(), admission));
+    // Liveness answers whatever the Host (Kubernetes probes send `Host: <pod-ip>:<port>`) and
+    // without the token: it reveals nothing. It still says 503 while draining.
+    Router::new()
+        .route(crate::transport::guard::HEALTH_PATH, get(healthz))
         .layer(from_fn_with_state(limits, drain))
-        .layer(from_fn_with_state(s.guard.clone(), admission))
+        .merge(guarded)
 }
 
 async fn healthz() -> Response {
@@ -502,9 +578,85 @@ async fn drain(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> R
     next.run(req).await
 }
 
-/// `/mcp` caps: a new session (`initialize` without `Mcp-Session-Id`) past the session cap and
-/// a standalone GET stream past the stream cap get 503.
-async fn mcp_caps(State(caps): State<McpCaps>, req: Request, next: Next) -> Response {
+/// Bounds of the body-deadline layer.
+#[derive(Clone, Copy)]
+struct BodyDeadline {
+    max: usize,
+    within: Duration,
+}
+
+/// Reads every request body (after admission) within `within`: a client that stops sending
+/// half-way gets 408 and the connection is closed, instead of holding it open forever.
+async fn body_deadline(State(d): State<BodyDeadline>, req: Request, next: Next) -> Response {
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    if !has_body {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(d.within, read_limited(body, d.max)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(resp)) => return *resp,
+        Err(_) => {
+            tracing::debug!(path = parts.uri.path(), "request body not received in time");
+            let mut resp = (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "Request Timeout: the body did not arrive within {} s\n",
+                    d.within.as_secs()
+                ),
+            )
+                .into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The 404 for a session that does not exist, is over, or belongs to another caller (the same
+/// text rmcp gives for an unknown session, so the answers cannot be told apart).
+fn session_not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response()
+}
+
+/// `/mcp` sessions: binds each new session to its caller and answers requests naming a session
+/// of another caller 404 (like an unknown one); applies the session, per-caller and stream caps;
+/// answers `DELETE` 204 (rmcp says 202, and 202 for unknown sessions too: worked around here);
+/// drops SSE priming events for sessions older than protocol 2025-11-25.
+async fn mcp_sessions(State(caps): State<McpCaps>, req: Request, next: Next) -> Response {
+    let caller = caps.owners.fingerprint(req.headers());
+    let session = req
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let binding = match &session {
+        Some(id) => match caps.owners.mcp_binding(id).await {
+            Some(b) if b.owner == caller => Some(b),
+            Some(_) => {
+                tracing::warn!("request for a session opened with other credentials; 404");
+                return session_not_found();
+            }
+            None => return session_not_found(),
+        },
+        None => None,
+    };
+    let strip = binding.is_some_and(|b| b.pre_priming);
+    if req.method() == Method::DELETE {
+        let resp = next.run(req).await;
+        if resp.status() == StatusCode::ACCEPTED
+            && let Some(id) = &session
+        {
+            caps.owners.unbind_mcp(id);
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        return resp;
+    }
     if req.method() == Method::GET {
         let Some(permit) = caps.limits.open_stream() else {
             tracing::warn!(
@@ -515,24 +667,24 @@ async fn mcp_caps(State(caps): State<McpCaps>, req: Request, next: Next) -> Resp
         };
         let resp = next.run(req).await;
         return if resp.status().is_success() {
-            hold_until_body_ends(resp, permit)
+            hold_until_body_ends(without_priming(resp, strip), permit)
         } else {
             resp
         };
     }
-    if req.method() != Method::POST || req.headers().contains_key("mcp-session-id") {
-        return next.run(req).await;
+    if req.method() != Method::POST || session.is_some() {
+        return without_priming(next.run(req).await, strip);
     }
     let (parts, body) = req.into_parts();
     let bytes = match read_limited(body, caps.max_body).await {
         Ok(b) => b,
         Err(resp) => return *resp,
     };
-    if !is_initialize(&bytes) {
+    let Some(version) = initialize_version(&bytes) else {
         return next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
-    }
+    };
     let live = caps.limits.live_sessions().await;
     let Some(reservation) = caps.limits.reserve_session(live) else {
         tracing::warn!(
@@ -541,11 +693,68 @@ async fn mcp_caps(State(caps): State<McpCaps>, req: Request, next: Next) -> Resp
         );
         return unavailable("too many sessions");
     };
+    let Some(mine) = caps.owners.reserve(caller).await else {
+        return too_many_for_caller(caps.owners.per_caller().unwrap_or_default());
+    };
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    let pre_priming = predates_priming(&version);
+    if resp.status().is_success()
+        && let Some(id) = resp
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+    {
+        caps.owners.bind_mcp(
+            id,
+            Binding {
+                owner: caller,
+                pre_priming,
+            },
+        );
+    }
+    drop(mine);
     drop(reservation);
+    without_priming(resp, pre_priming)
+}
+
+/// 429 for a caller at its own session cap.
+pub(crate) fn too_many_for_caller(cap: usize) -> Response {
+    tracing::warn!(cap, "per-caller session cap reached; refusing a new session");
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "Too Many Requests: this caller already holds {cap} sessions; close unused ones \
+             (DELETE /mcp with their Mcp-Session-Id) or let them expire\n"
+        ),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::transport::limits::RETRY_AFTER_SECS),
+    );
     resp
+}
+
+/// Drops SSE priming events from an event-stream response when `strip` (sessions that
+/// negotiated a protocol older than 2025-11-25: their clients fail to parse the empty `data`).
+/// rmcp sends them to every session; this is the work-around.
+fn without_priming(resp: Response, strip: bool) -> Response {
+    let is_sse = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !strip || !is_sse {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let stream = body.into_data_stream().filter(|chunk| {
+        let keep = !matches!(chunk, Ok(bytes) if is_priming_frame(bytes));
+        std::future::ready(keep)
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 /// Reads a body of at most `max` bytes; 413 above, 400 on a broken body.
@@ -573,13 +782,43 @@ async fn read_limited(body: Body, max: usize) -> Result<Bytes, Box<Response>> {
     Ok(Bytes::from(buf))
 }
 
-/// Whether a JSON-RPC body is an `initialize` request.
-fn is_initialize(body: &[u8]) -> bool {
+/// The requested protocol version of an `initialize` request (`None`: not an `initialize`).
+fn initialize_version(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(rename = "protocolVersion")]
+        protocol_version: Option<String>,
+    }
     #[derive(serde::Deserialize)]
     struct Probe {
         method: Option<String>,
+        params: Option<Params>,
     }
-    serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.method.as_deref() == Some("initialize"))
+    let probe = serde_json::from_slice::<Probe>(body).ok()?;
+    (probe.method.as_deref() == Some("initialize")).then(|| {
+        probe
+            .params
+            .and_then(|p| p.protocol_version)
+            .unwrap_or_default()
+    })
+}
+
+/// Lowers the connection cap to what the open-file limit allows (after raising it).
+fn fit_connections_to_nofile(c: &mut ConnectionLimits) {
+    let Some(nofile) = accept::raise_nofile_limit() else {
+        return;
+    };
+    // Descriptors for the listener, upstream connections to Duvo, logs and files.
+    let room = usize::try_from(nofile.saturating_sub(256)).unwrap_or(usize::MAX).max(16);
+    if c.max_connections > room {
+        tracing::warn!(
+            requested = c.max_connections,
+            allowed = room,
+            open_file_limit = nofile,
+            "lowering --max-connections to fit the open-file limit"
+        );
+        c.max_connections = room;
+    }
 }
 
 /// Installs the SIGINT/SIGTERM handlers now (so a signal right after the banner is caught) and
@@ -626,12 +865,16 @@ mod tests {
 
     #[test]
     fn initialize_is_recognised() {
-        assert!(is_initialize(
-            br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#
-        ));
-        assert!(!is_initialize(
-            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#
-        ));
-        assert!(!is_initialize(b"not json"));
+        assert_eq!(
+            initialize_version(
+                br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}"#
+            )
+            .as_deref(),
+            Some("2025-06-18")
+        );
+        assert!(
+            initialize_version(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).is_none()
+        );
+        assert!(initialize_version(b"not json").is_none());
     }
 }

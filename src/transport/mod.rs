@@ -1,9 +1,11 @@
 //! Transports that carry MCP to the handler.
 
+pub mod accept;
 pub mod guard;
 pub mod http;
 pub mod limits;
 pub mod lines;
+pub mod owners;
 pub mod sse;
 pub mod stdio;
 pub mod unreadable;

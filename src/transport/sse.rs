@@ -11,13 +11,14 @@
 use crate::transport::limits::{
     InFlight, Limits, SseSessionCount, hold_until_body_ends, unavailable,
 };
+use crate::transport::owners::{Fingerprint, Owners, SseOwner};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use http::{HeaderValue, StatusCode, request::Parts};
+use http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
 use rmcp::model::{ClientJsonRpcMessage, ClientNotification, RequestId, ServerJsonRpcMessage};
 use rmcp::{ServerHandler, ServiceExt};
 use serde::Deserialize;
@@ -45,6 +46,8 @@ pub struct SseConfig {
 
 /// One live `/sse` session.
 struct Session {
+    /// Who opened it: only POSTs with the same credentials reach it.
+    owner: Fingerprint,
     tx: mpsc::Sender<ClientJsonRpcMessage>,
     ct: CancellationToken,
     last_seen: Mutex<Instant>,
@@ -81,6 +84,7 @@ pub struct LegacySse<H> {
     handler: H,
     sessions: Sessions,
     limits: Arc<Limits>,
+    owners: Arc<Owners>,
     ct: CancellationToken,
     config: SseConfig,
 }
@@ -93,6 +97,7 @@ where
     pub fn new(
         handler: H,
         limits: Arc<Limits>,
+        owners: Arc<Owners>,
         ct: CancellationToken,
         config: SseConfig,
     ) -> Arc<Self> {
@@ -100,6 +105,7 @@ where
             handler,
             sessions: Arc::new(RwLock::new(HashMap::new())),
             limits,
+            owners,
             ct,
             config,
         });
@@ -149,6 +155,7 @@ struct SessionEntry {
     sessions: Sessions,
     ct: CancellationToken,
     _count: SseSessionCount,
+    _owner: SseOwner,
 }
 
 impl Drop for SessionEntry {
@@ -158,15 +165,16 @@ impl Drop for SessionEntry {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.id);
-        tracing::debug!(session = %self.id, "/sse session closed");
+        tracing::debug!("/sse session closed");
     }
 }
 
 /// `GET /sse`: opens a session and streams its messages.
-pub async fn open<H>(State(app): State<Arc<LegacySse<H>>>) -> Response
+pub async fn open<H>(State(app): State<Arc<LegacySse<H>>>, headers: HeaderMap) -> Response
 where
     H: ServerHandler + Clone,
 {
+    let caller = app.owners.fingerprint(&headers);
     let live = app.limits.live_sessions().await;
     let Some(reservation) = app.limits.reserve_session(live) else {
         tracing::warn!(
@@ -182,11 +190,17 @@ where
         );
         return unavailable("too many open streams");
     };
+    let Some(mine) = app.owners.reserve(caller).await else {
+        return crate::transport::http::too_many_for_caller(
+            app.owners.per_caller().unwrap_or_default(),
+        );
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (in_tx, in_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_CAPACITY);
     let (out_tx, out_rx) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
     let ct = app.ct.child_token();
     let session = Arc::new(Session {
+        owner: caller,
         tx: in_tx,
         ct: ct.clone(),
         last_seen: Mutex::new(Instant::now()),
@@ -201,9 +215,11 @@ where
         sessions: app.sessions.clone(),
         ct: ct.clone(),
         _count: app.limits.sse_session(),
+        _owner: app.owners.sse_session(caller),
     };
+    drop(mine);
     drop(reservation);
-    tracing::debug!(session = %id, "/sse session opened");
+    tracing::debug!("/sse session opened");
 
     let handler = app.handler.clone();
     let serve_ct = ct.clone();
@@ -263,7 +279,12 @@ pub async fn post<H>(
 where
     H: ServerHandler + Clone,
 {
-    let Some(session) = app.session(&query.session_id) else {
+    // A session opened with other credentials is answered exactly like an unknown one.
+    let caller = app.owners.fingerprint(&parts.headers);
+    let Some(session) = app
+        .session(&query.session_id)
+        .filter(|s| s.owner == caller)
+    else {
         return (
             StatusCode::NOT_FOUND,
             "Not Found: unknown or expired session\n",
