@@ -505,3 +505,226 @@ async fn streams_past_the_cap_get_503_with_retry_after() {
     .await
     .expect("the slot frees when the first stream closes");
 }
+
+/// Raw GET/DELETE on `/mcp` naming a session, with the caller's own key.
+async fn on_session(method: reqwest::Method, url: &str, key: &str, session: &str) -> StatusCode {
+    http()
+        .request(method, url)
+        .header("authorization", format!("Bearer {key}"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .header("last-event-id", "0/1")
+        .send()
+        .await
+        .expect("request")
+        .status()
+}
+
+#[tokio::test]
+async fn a_session_id_is_useless_to_a_caller_with_another_key() {
+    let server = spawn(&["--demo", "--passthrough-auth"], &[]).await;
+    let mcp = server.url("/mcp");
+    let victim_h = headers(&[("authorization", &format!("Bearer {DEMO_API_KEY}"))]);
+    let victim = Mcp::legacy(&mcp, victim_h.clone())
+        .await
+        .expect("victim session");
+    let sid = victim.session.clone().expect("session id");
+    // The attacker knows the id and brings its own valid key.
+    let mut thief = Mcp::modern(
+        &mcp,
+        headers(&[("authorization", &format!("Bearer {OTHER_TEAM_KEY}"))]),
+    );
+    thief.session = Some(sid.clone());
+    let r = thief.request("tools/list", json!({}), false).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "POST: {}", r.body);
+    assert_eq!(r.body, "Not Found: Session not found", "same as an unknown session");
+    let get = on_session(reqwest::Method::GET, &mcp, OTHER_TEAM_KEY, &sid).await;
+    assert_eq!(get, StatusCode::NOT_FOUND, "GET with Last-Event-ID");
+    let del = on_session(reqwest::Method::DELETE, &mcp, OTHER_TEAM_KEY, &sid).await;
+    assert_eq!(del, StatusCode::NOT_FOUND, "DELETE of another caller's session");
+    // The victim's session is untouched.
+    assert!(victim.tool_names().await.contains(&"listAgents".to_owned()));
+
+    // Legacy SSE: posting to the victim's session with another key is refused and delivers
+    // nothing on the victim's stream.
+    let mut sse = sse_connect(&server.base, victim_h.clone())
+        .await
+        .expect("victim /sse");
+    sse.initialize().await;
+    let attack = http()
+        .post(&sse.post_url)
+        .header("authorization", format!("Bearer {OTHER_TEAM_KEY}"))
+        .json(&json!({"jsonrpc": "2.0", "id": 999, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("attacker POST /message");
+    assert_eq!(attack.status(), StatusCode::NOT_FOUND);
+    let own = sse.request("ping", json!({}), false).await;
+    assert!(
+        own.iter().all(|m| m["id"] != json!(999)),
+        "the attacker's request reached the victim's session: {own:?}"
+    );
+
+    // Session ids never reach the log (rmcp logs them at INFO).
+    assert!(!server.log().contains(&sid), "session id logged");
+}
+
+#[tokio::test]
+async fn delete_answers_204_for_a_live_session_and_404_for_an_unknown_one() {
+    let server = spawn(&["--demo"], &[]).await;
+    let mcp = server.url("/mcp");
+    let s = Mcp::legacy(&mcp, headers(&[])).await.expect("session");
+    let sid = s.session.clone().expect("id");
+    let del = |sid: String| {
+        let url = mcp.clone();
+        async move {
+            http()
+                .delete(url)
+                .header("mcp-session-id", sid)
+                .header("mcp-protocol-version", "2025-06-18")
+                .send()
+                .await
+                .expect("DELETE")
+                .status()
+        }
+    };
+    assert_eq!(del(sid.clone()).await, StatusCode::NO_CONTENT);
+    assert_eq!(del(sid.clone()).await, StatusCode::NOT_FOUND, "already gone");
+    assert_eq!(del("no-such-session".into()).await, StatusCode::NOT_FOUND);
+    let r = s.request("tools/list", json!({}), false).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn one_caller_cannot_fill_the_session_cap() {
+    let server = spawn(
+        &[
+            "--demo",
+            "--passthrough-auth",
+            "--max-sessions",
+            "10",
+            "--max-sessions-per-caller",
+            "2",
+        ],
+        &[],
+    )
+    .await;
+    let mcp = server.url("/mcp");
+    let a = headers(&[("authorization", &format!("Bearer {DEMO_API_KEY}"))]);
+    let b = headers(&[("authorization", &format!("Bearer {OTHER_TEAM_KEY}"))]);
+    let first = Mcp::legacy(&mcp, a.clone()).await.expect("a: 1");
+    let _second = Mcp::legacy(&mcp, a.clone()).await.expect("a: 2");
+    let refused = Mcp::legacy(&mcp, a.clone()).await.err().expect("a: 3 refused");
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert!(refused.headers.get("retry-after").is_some());
+    let (status, _) = sse_connect(&server.base, a.clone())
+        .await
+        .err()
+        .expect("a: /sse refused too");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another caller is not locked out.
+    let other = Mcp::legacy(&mcp, b.clone()).await.expect("b still gets a session");
+    assert!(other.tool_names().await.contains(&"listAgents".to_owned()));
+    let mut other_sse = sse_connect(&server.base, b).await.expect("b: /sse");
+    other_sse.initialize().await;
+    // Closing one of a's sessions frees a slot for a.
+    let status = http()
+        .delete(&mcp)
+        .headers(a.clone())
+        .header("mcp-session-id", first.session.clone().expect("id"))
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .expect("DELETE")
+        .status();
+    assert!(status.is_success(), "{status}");
+    Mcp::legacy(&mcp, a).await.expect("a: a slot again");
+}
+
+/// Reads from `sock` until EOF; `true` if the server closed it within `bound`.
+async fn closed_within(sock: &mut tokio::net::TcpStream, bound: Duration) -> (bool, String) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(bound, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match sock.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    (read.is_ok(), String::from_utf8_lossy(&got).into_owned())
+}
+
+#[tokio::test]
+async fn silent_and_half_sent_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let server = spawn(
+        &[
+            "--demo",
+            "--header-read-timeout",
+            "1",
+            "--body-read-timeout",
+            "1",
+        ],
+        &[("DUVO_MCP_AUTH_TOKEN", TOKEN)],
+    )
+    .await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // Wide margin: the configured timeouts are 1 s; without them these stayed open > 95 s.
+    let bound = Duration::from_secs(8);
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut half_head = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    half_head
+        .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
+        .await
+        .expect("write");
+    // A full head with the token, and a body that stops half-way.
+    let mut half_body = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    half_body
+        .write_all(
+            format!(
+                "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\n\
+                 Content-Length: 500\r\n\r\n{{\"jsonrpc\":"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let (a, b, c) = tokio::join!(
+        closed_within(&mut silent, bound),
+        closed_within(&mut half_head, bound),
+        closed_within(&mut half_body, bound)
+    );
+    assert!(a.0, "a silent connection stayed open");
+    assert!(b.0, "a half-sent request head stayed open");
+    assert!(c.0, "a half-sent body stayed open");
+    assert!(c.1.starts_with("HTTP/1.1 408"), "half body: {:?}", c.1);
+    // The server still serves.
+    let ok = http().get(server.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_wait_instead_of_failing() {
+    let server = spawn(&["--demo", "--max-connections", "2"], &[]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let first = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let _second = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let url = server.url("/healthz");
+    let mut probe = tokio::spawn(async move { http().get(url).send().await.map(|r| r.status()) });
+    // Both slots are held by silent connections: the probe waits in the backlog.
+    let early = tokio::time::timeout(Duration::from_millis(700), &mut probe).await;
+    assert!(early.is_err(), "a third connection was served past the cap: {early:?}");
+    drop(first);
+    let status = tokio::time::timeout(WAIT, probe)
+        .await
+        .expect("served once a slot frees")
+        .expect("join")
+        .expect("healthz");
+    assert_eq!(status, StatusCode::OK);
+}

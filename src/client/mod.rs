@@ -13,7 +13,6 @@ pub use secret::ApiKey;
 use error::error_chain;
 use ratelimit::RateLimiter;
 use retry::RetryPolicy;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
@@ -59,8 +58,14 @@ pub struct DuvoClient {
 struct Inner {
     http: reqwest::Client,
     config: ClientConfig,
-    limiters: Mutex<HashMap<u64, Arc<RateLimiter>>>,
+    /// One limiter per key fingerprint, least recently used first out (passthrough callers may
+    /// bring any number of distinct, even invalid, keys).
+    limiters: Mutex<lru::LruCache<u64, Arc<RateLimiter>>>,
 }
+
+/// Per-key limiters kept at once; an evicted key starts a fresh window (Duvo still enforces
+/// its own limit with 429s).
+pub const MAX_TRACKED_KEYS: usize = 10_000;
 
 impl DuvoClient {
     /// Builds the client (rustls, one pool for the process).
@@ -76,7 +81,9 @@ impl DuvoClient {
             inner: Arc::new(Inner {
                 http,
                 config,
-                limiters: Mutex::new(HashMap::new()),
+                limiters: Mutex::new(lru::LruCache::new(
+                    std::num::NonZeroUsize::new(MAX_TRACKED_KEYS).unwrap_or(std::num::NonZeroUsize::MIN),
+                )),
             }),
         })
     }
@@ -304,9 +311,10 @@ impl DuvoClient {
             .limiters
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        map.entry(key.fingerprint())
-            .or_insert_with(|| Arc::new(RateLimiter::new(self.inner.config.rate_limit_per_minute)))
-            .clone()
+        map.get_or_insert(key.fingerprint(), || {
+            Arc::new(RateLimiter::new(self.inner.config.rate_limit_per_minute))
+        })
+        .clone()
     }
 
     fn transport_error(&self, e: &reqwest::Error, attempts: u32) -> ApiError {

@@ -1,14 +1,24 @@
 //! The team behind `{teamId}`: configured, or resolved once per key with `GET /v2/teams`.
 
 use crate::client::{ApiBody, ApiKey, ApiRequest, DuvoClient, request::Method};
-use std::collections::HashMap;
+use lru::LruCache;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
+/// Keys whose team is remembered at once (least recently used first out).
+pub const MAX_CACHED_TEAMS: usize = 10_000;
+
 /// Resolves and caches the team of each API key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TeamResolver {
     configured: Option<String>,
-    resolved: Mutex<HashMap<u64, String>>,
+    resolved: Mutex<LruCache<u64, String>>,
+}
+
+impl Default for TeamResolver {
+    fn default() -> Self {
+        Self::new(None)
+    }
 }
 
 impl TeamResolver {
@@ -16,7 +26,9 @@ impl TeamResolver {
     pub fn new(configured: Option<String>) -> Self {
         Self {
             configured: configured.filter(|t| !t.trim().is_empty()),
-            resolved: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(LruCache::new(
+                NonZeroUsize::new(MAX_CACHED_TEAMS).unwrap_or(NonZeroUsize::MIN),
+            )),
         }
     }
 
@@ -40,11 +52,11 @@ impl TeamResolver {
         }
         .map_err(|e| format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id"))?;
         let team = single_team(&resp.body)?;
-        self.lock().insert(fingerprint, team.clone());
+        self.lock().put(fingerprint, team.clone());
         Ok(team)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<u64, String>> {
         self.resolved.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

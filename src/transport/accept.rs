@@ -19,7 +19,7 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -82,6 +82,13 @@ pub async fn serve(
         let stop = stop.clone();
         let done = done_tx.subscribe();
         tokio::spawn(async move {
+            // hyper-util's own HTTP/1-or-2 detection waits for bytes without a time-out, so a
+            // silent connection would sit there forever: detect here, within the header time-out.
+            let Some(h2) = sniff_h2(&tcp, limits.header_read_timeout).await else {
+                drop(done);
+                drop(permit);
+                return;
+            };
             let mut builder = Builder::new(TokioExecutor::new());
             builder
                 .http1()
@@ -92,6 +99,11 @@ pub async fn serve(
                 .timer(TokioTimer::new())
                 .keep_alive_interval(Some(limits.header_read_timeout))
                 .keep_alive_timeout(limits.header_read_timeout);
+            let builder = if h2 {
+                builder.http2_only()
+            } else {
+                builder.http1_only()
+            };
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
             let mut conn = std::pin::pin!(conn);
             let mut stopping = false;
@@ -115,6 +127,34 @@ pub async fn serve(
     }
     drop(listener);
     done_tx.closed().await;
+}
+
+/// Whether the client opens with the HTTP/2 preface (`Some(true)`), with anything else
+/// (`Some(false)`), or sends nothing (or closes) within `within` (`None`).
+async fn sniff_h2(tcp: &TcpStream, within: Duration) -> Option<bool> {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let deadline = tokio::time::Instant::now() + within;
+    let mut buf = [0u8; 24];
+    loop {
+        let n = tokio::time::timeout_at(deadline, tcp.peek(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        if buf[..n] != PREFACE[..n] {
+            return Some(false);
+        }
+        if n == PREFACE.len() {
+            return Some(true);
+        }
+        // A partial preface: `peek` would return the same bytes at once, so wait a little.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+    }
 }
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (each connection costs one descriptor);

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 /// Bound on every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);
 /// Environment variables cleared before spawning, so the host's settings never leak in.
-const CLEARED: [&str; 14] = [
+const CLEARED: [&str; 18] = [
     "DUVO_API_KEY",
     "DUVO_API_BASE_URL",
     "DUVO_TEAM_ID",
@@ -33,6 +33,10 @@ const CLEARED: [&str; 14] = [
     "DUVO_MCP_PASSTHROUGH_AUTH",
     "DUVO_MCP_MAX_SESSIONS",
     "DUVO_MCP_MAX_STREAMS",
+    "DUVO_MCP_MAX_SESSIONS_PER_CALLER",
+    "DUVO_MCP_MAX_CONNECTIONS",
+    "DUVO_MCP_HEADER_READ_TIMEOUT",
+    "DUVO_MCP_BODY_READ_TIMEOUT",
 ];
 
 /// A running `duvo-mcp http` child.
