@@ -432,3 +432,80 @@ async fn shutdown_refuses_new_work_and_is_bounded() {
     );
     stuck.abort();
 }
+
+/// Raw `initialize` with `version`; returns (session id, raw body).
+async fn raw_initialize(url: &str, version: &str) -> (String, String) {
+    let body = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "duvo-mcp-tests", "version": "1"}}});
+    let r = post(url, &headers(&[]), &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sid = r
+        .headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("session id")
+        .to_owned();
+    (sid, r.body)
+}
+
+#[tokio::test]
+async fn priming_events_only_go_to_sessions_that_understand_them() {
+    let server = spawn(&["--demo"], &[]).await;
+    let url = server.url("/mcp");
+    // Python `mcp` 1.9–1.21 (2025-06-18 and older) fail to parse the empty `data:` event.
+    let (sid, init) = raw_initialize(&url, "2025-06-18").await;
+    assert!(!init.contains("retry:"), "priming event to a 2025-06-18 client: {init:?}");
+    let list = post(
+        &url,
+        &headers(&[
+            ("mcp-session-id", &sid),
+            ("mcp-protocol-version", "2025-06-18"),
+        ]),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(!list.body.contains("retry:"), "priming on a request stream");
+    assert!(list.body.contains("listAgents"), "the result itself still arrives");
+    // 2025-11-25 clients keep it (it lets them resume a dropped stream).
+    let (_, init) = raw_initialize(&url, "2025-11-25").await;
+    assert!(init.contains("retry:"), "no priming event for 2025-11-25: {init:?}");
+}
+
+#[tokio::test]
+async fn mcp_responses_do_not_stall_on_delayed_acks() {
+    // Without TCP_NODELAY each response's last small write waited for the client's delayed
+    // ACK: ~44 ms per request on a kept-alive connection. Wide margin: median under 25 ms.
+    let server = spawn(&["--demo"], &[]).await;
+    let url = server.url("/mcp");
+    let session = Mcp::legacy(&url, headers(&[])).await.expect("session");
+    let sid = session.session.clone().expect("id");
+    let client = http();
+    let mut took = Vec::new();
+    for i in 0..24 {
+        let start = std::time::Instant::now();
+        let resp = client
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", "2025-06-18")
+            .body(json!({"jsonrpc": "2.0", "id": i + 1, "method": "ping"}).to_string())
+            .send()
+            .await
+            .expect("ping");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = resp.text().await.expect("body");
+        assert!(body.contains("\"result\""), "{body}");
+        if i >= 4 {
+            took.push(start.elapsed());
+        }
+    }
+    took.sort();
+    let median = took[took.len() / 2];
+    assert!(
+        median < Duration::from_millis(25),
+        "median ping {median:?} (all: {took:?})"
+    );
+}
