@@ -538,11 +538,18 @@ async fn a_session_id_is_useless_to_a_caller_with_another_key() {
     thief.session = Some(sid.clone());
     let r = thief.request("tools/list", json!({}), false).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "POST: {}", r.body);
-    assert_eq!(r.body, "Not Found: Session not found", "same as an unknown session");
+    assert_eq!(
+        r.body, "Not Found: Session not found",
+        "same as an unknown session"
+    );
     let get = on_session(reqwest::Method::GET, &mcp, OTHER_TEAM_KEY, &sid).await;
     assert_eq!(get, StatusCode::NOT_FOUND, "GET with Last-Event-ID");
     let del = on_session(reqwest::Method::DELETE, &mcp, OTHER_TEAM_KEY, &sid).await;
-    assert_eq!(del, StatusCode::NOT_FOUND, "DELETE of another caller's session");
+    assert_eq!(
+        del,
+        StatusCode::NOT_FOUND,
+        "DELETE of another caller's session"
+    );
     // The victim's session is untouched.
     assert!(victim.tool_names().await.contains(&"listAgents".to_owned()));
 
@@ -590,7 +597,11 @@ async fn delete_answers_204_for_a_live_session_and_404_for_an_unknown_one() {
         }
     };
     assert_eq!(del(sid.clone()).await, StatusCode::NO_CONTENT);
-    assert_eq!(del(sid.clone()).await, StatusCode::NOT_FOUND, "already gone");
+    assert_eq!(
+        del(sid.clone()).await,
+        StatusCode::NOT_FOUND,
+        "already gone"
+    );
     assert_eq!(del("no-such-session".into()).await, StatusCode::NOT_FOUND);
     let r = s.request("tools/list", json!({}), false).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -615,8 +626,16 @@ async fn one_caller_cannot_fill_the_session_cap() {
     let b = headers(&[("authorization", &format!("Bearer {OTHER_TEAM_KEY}"))]);
     let first = Mcp::legacy(&mcp, a.clone()).await.expect("a: 1");
     let _second = Mcp::legacy(&mcp, a.clone()).await.expect("a: 2");
-    let refused = Mcp::legacy(&mcp, a.clone()).await.err().expect("a: 3 refused");
-    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    let refused = Mcp::legacy(&mcp, a.clone())
+        .await
+        .err()
+        .expect("a: 3 refused");
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
     assert!(refused.headers.get("retry-after").is_some());
     let (status, _) = sse_connect(&server.base, a.clone())
         .await
@@ -624,7 +643,9 @@ async fn one_caller_cannot_fill_the_session_cap() {
         .expect("a: /sse refused too");
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // Another caller is not locked out.
-    let other = Mcp::legacy(&mcp, b.clone()).await.expect("b still gets a session");
+    let other = Mcp::legacy(&mcp, b.clone())
+        .await
+        .expect("b still gets a session");
     assert!(other.tool_names().await.contains(&"listAgents".to_owned()));
     let mut other_sse = sse_connect(&server.base, b).await.expect("b: /sse");
     other_sse.initialize().await;
@@ -676,14 +697,20 @@ async fn silent_and_half_sent_connections_are_closed() {
     let addr = server.base.trim_start_matches("http://").to_owned();
     // Wide margin: the configured timeouts are 1 s; without them these stayed open > 95 s.
     let bound = Duration::from_secs(8);
-    let mut silent = tokio::net::TcpStream::connect(&addr).await.expect("connect");
-    let mut half_head = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut silent = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let mut half_head = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     half_head
         .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
         .await
         .expect("write");
     // A full head with the token, and a body that stops half-way.
-    let mut half_body = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut half_body = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     half_body
         .write_all(
             format!(
@@ -705,7 +732,11 @@ async fn silent_and_half_sent_connections_are_closed() {
     assert!(c.0, "a half-sent body stayed open");
     assert!(c.1.starts_with("HTTP/1.1 408"), "half body: {:?}", c.1);
     // The server still serves.
-    let ok = http().get(server.url("/healthz")).send().await.expect("healthz");
+    let ok = http()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
@@ -713,13 +744,20 @@ async fn silent_and_half_sent_connections_are_closed() {
 async fn past_the_connection_cap_new_connections_wait_instead_of_failing() {
     let server = spawn(&["--demo", "--max-connections", "2"], &[]).await;
     let addr = server.base.trim_start_matches("http://").to_owned();
-    let first = tokio::net::TcpStream::connect(&addr).await.expect("connect");
-    let _second = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let first = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let _second = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     let url = server.url("/healthz");
     let mut probe = tokio::spawn(async move { http().get(url).send().await.map(|r| r.status()) });
     // Both slots are held by silent connections: the probe waits in the backlog.
     let early = tokio::time::timeout(Duration::from_millis(700), &mut probe).await;
-    assert!(early.is_err(), "a third connection was served past the cap: {early:?}");
+    assert!(
+        early.is_err(),
+        "a third connection was served past the cap: {early:?}"
+    );
     drop(first);
     let status = tokio::time::timeout(WAIT, probe)
         .await

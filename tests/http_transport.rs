@@ -455,7 +455,10 @@ async fn priming_events_only_go_to_sessions_that_understand_them() {
     let url = server.url("/mcp");
     // Python `mcp` 1.9–1.21 (2025-06-18 and older) fail to parse the empty `data:` event.
     let (sid, init) = raw_initialize(&url, "2025-06-18").await;
-    assert!(!init.contains("retry:"), "priming event to a 2025-06-18 client: {init:?}");
+    assert!(
+        !init.contains("retry:"),
+        "priming event to a 2025-06-18 client: {init:?}"
+    );
     let list = post(
         &url,
         &headers(&[
@@ -467,10 +470,16 @@ async fn priming_events_only_go_to_sessions_that_understand_them() {
     .await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(!list.body.contains("retry:"), "priming on a request stream");
-    assert!(list.body.contains("listAgents"), "the result itself still arrives");
+    assert!(
+        list.body.contains("listAgents"),
+        "the result itself still arrives"
+    );
     // 2025-11-25 clients keep it (it lets them resume a dropped stream).
     let (_, init) = raw_initialize(&url, "2025-11-25").await;
-    assert!(init.contains("retry:"), "no priming event for 2025-11-25: {init:?}");
+    assert!(
+        init.contains("retry:"),
+        "no priming event for 2025-11-25: {init:?}"
+    );
 }
 
 #[tokio::test]

@@ -82,7 +82,8 @@ impl DuvoClient {
                 http,
                 config,
                 limiters: Mutex::new(lru::LruCache::new(
-                    std::num::NonZeroUsize::new(MAX_TRACKED_KEYS).unwrap_or(std::num::NonZeroUsize::MIN),
+                    std::num::NonZeroUsize::new(MAX_TRACKED_KEYS)
+                        .unwrap_or(std::num::NonZeroUsize::MIN),
                 )),
             }),
         })

@@ -169,7 +169,7 @@ pub fn raise_nofile_limit() -> Option<u64> {
             let target = hard.unwrap_or(cur.max(10_240));
             if target > cur {
                 lim.current = Some(target);
-                if let Err(e) = setrlimit(Resource::Nofile, lim.clone()) {
+                if let Err(e) = setrlimit(Resource::Nofile, lim) {
                     tracing::debug!(error = %e, "could not raise RLIMIT_NOFILE");
                 }
             }

@@ -248,7 +248,9 @@ impl Settings {
             anyhow::bail!("--max-sessions-per-caller and --max-connections must be at least 1");
         }
         if args.header_read_timeout == 0 || args.body_read_timeout == 0 {
-            anyhow::bail!("--header-read-timeout and --body-read-timeout must be at least 1 second");
+            anyhow::bail!(
+                "--header-read-timeout and --body-read-timeout must be at least 1 second"
+            );
         }
         Ok(Self {
             guard: Arc::new(Guard {
@@ -615,7 +617,8 @@ async fn body_deadline(State(d): State<BodyDeadline>, req: Request, next: Next) 
             return resp;
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// The 404 for a session that does not exist, is over, or belongs to another caller (the same
@@ -721,7 +724,10 @@ async fn mcp_sessions(State(caps): State<McpCaps>, req: Request, next: Next) -> 
 
 /// 429 for a caller at its own session cap.
 pub(crate) fn too_many_for_caller(cap: usize) -> Response {
-    tracing::warn!(cap, "per-caller session cap reached; refusing a new session");
+    tracing::warn!(
+        cap,
+        "per-caller session cap reached; refusing a new session"
+    );
     let mut resp = (
         StatusCode::TOO_MANY_REQUESTS,
         format!(
@@ -809,7 +815,9 @@ fn fit_connections_to_nofile(c: &mut ConnectionLimits) {
         return;
     };
     // Descriptors for the listener, upstream connections to Duvo, logs and files.
-    let room = usize::try_from(nofile.saturating_sub(256)).unwrap_or(usize::MAX).max(16);
+    let room = usize::try_from(nofile.saturating_sub(256))
+        .unwrap_or(usize::MAX)
+        .max(16);
     if c.max_connections > room {
         tracing::warn!(
             requested = c.max_connections,
@@ -872,9 +880,7 @@ mod tests {
             .as_deref(),
             Some("2025-06-18")
         );
-        assert!(
-            initialize_version(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).is_none()
-        );
+        assert!(initialize_version(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).is_none());
         assert!(initialize_version(b"not json").is_none());
     }
 }

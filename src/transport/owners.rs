@@ -248,7 +248,9 @@ mod tests {
     fn priming_frames_are_recognised() {
         assert!(is_priming_frame(b"data: \nid: 0/0\nretry: 3000\n\n"));
         assert!(is_priming_frame(b"id: 0\nretry: 3000\ndata:\n\n"));
-        assert!(!is_priming_frame(b"data: {\"jsonrpc\":\"2.0\"}\nid: 0/1\n\n"));
+        assert!(!is_priming_frame(
+            b"data: {\"jsonrpc\":\"2.0\"}\nid: 0/1\n\n"
+        ));
         assert!(!is_priming_frame(b":\n\n"));
         assert!(predates_priming("2025-06-18"));
         assert!(!predates_priming("2025-11-25"));

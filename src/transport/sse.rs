@@ -281,10 +281,7 @@ where
 {
     // A session opened with other credentials is answered exactly like an unknown one.
     let caller = app.owners.fingerprint(&parts.headers);
-    let Some(session) = app
-        .session(&query.session_id)
-        .filter(|s| s.owner == caller)
-    else {
+    let Some(session) = app.session(&query.session_id).filter(|s| s.owner == caller) else {
         return (
             StatusCode::NOT_FOUND,
             "Not Found: unknown or expired session\n",
