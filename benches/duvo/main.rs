@@ -5,6 +5,7 @@
 
 mod context;
 mod memory;
+mod node_client;
 mod overhead;
 mod procs;
 mod report;
@@ -26,6 +27,7 @@ struct Plan {
     window: Duration,
     concurrency: [usize; 3],
     sse_sessions: usize,
+    node_calls: usize,
 }
 
 impl Plan {
@@ -37,6 +39,7 @@ impl Plan {
                 window: Duration::from_millis(700),
                 concurrency: [1, 16, 64],
                 sse_sessions: 100,
+                node_calls: 10,
             }
         } else {
             Self {
@@ -45,6 +48,7 @@ impl Plan {
                 window: Duration::from_secs(4),
                 concurrency: [1, 16, 64],
                 sse_sessions: 1000,
+                node_calls: 30,
             }
         }
     }
@@ -117,6 +121,8 @@ async fn run() -> anyhow::Result<()> {
             throughput.push(cell);
         }
     }
+    eprintln!("bench: Node client (TypeScript SDK) on /mcp");
+    let node = node_client::measure(&server.base, plan.node_calls).await;
     drop(server);
 
     eprintln!("bench: memory ({} SSE sessions)", plan.sse_sessions);
@@ -128,6 +134,7 @@ async fn run() -> anyhow::Result<()> {
         startup,
         overhead,
         throughput,
+        node,
         memory,
         context,
         wall_secs: started.elapsed().as_secs_f64(),

@@ -2,6 +2,7 @@
 
 use crate::context::Row;
 use crate::memory::Memory;
+use crate::node_client::NodeLatency;
 use crate::overhead::Overhead;
 use crate::startup::Startup;
 use crate::stats::{human_us, round};
@@ -17,6 +18,8 @@ pub struct Report {
     pub overhead: Overhead,
     /// HTTP throughput cells.
     pub throughput: Vec<Cell>,
+    /// `/mcp` latency from the TypeScript SDK.
+    pub node: NodeLatency,
     /// RSS figures.
     pub memory: Memory,
     /// `tools/list` sizes.
@@ -139,6 +142,34 @@ impl Report {
                 r.bytes / 4
             );
         }
+        match &self.node {
+            NodeLatency::Measured {
+                sdk,
+                tools_list,
+                ping,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "\n### /mcp from a Node client (TypeScript SDK {sdk}, one session, sequential)\n"
+                );
+                let _ = writeln!(
+                    out,
+                    "| call | n | median | p90 |\n| --- | ---: | ---: | ---: |"
+                );
+                for (name, s) in [("tools/list", tools_list), ("ping", ping)] {
+                    let _ = writeln!(
+                        out,
+                        "| {name} | {} | {} | {} |",
+                        s.len(),
+                        human_us(s.percentile(50.0)),
+                        human_us(s.percentile(90.0))
+                    );
+                }
+            }
+            NodeLatency::Skipped(why) => {
+                let _ = writeln!(out, "\n/mcp from a Node client: skipped ({why}).");
+            }
+        }
         let _ = writeln!(
             out,
             "\nWhole run: {:.0} s (tools/list over stdio, default list: {} bytes on the wire).",
@@ -179,6 +210,14 @@ impl Report {
                 "calls_per_sec": round(c.rate()),
                 "latency": c.samples.to_json(),
             })).collect::<Vec<_>>(),
+            "node_client": match &self.node {
+                NodeLatency::Measured { sdk, tools_list, ping } => json!({
+                    "sdk": sdk,
+                    "tools_list": tools_list.to_json(),
+                    "ping": ping.to_json(),
+                }),
+                NodeLatency::Skipped(why) => json!({ "skipped": why }),
+            },
             "memory": {
                 "stdio_idle_kib": self.memory.stdio_idle_kib,
                 "http_idle_kib": self.memory.http_idle_kib,
