@@ -609,16 +609,11 @@ async fn delete_answers_204_for_a_live_session_and_404_for_an_unknown_one() {
 
 #[tokio::test]
 async fn one_caller_cannot_fill_the_session_cap() {
+    // Settings through the environment, so the old server starts too and the test fails on
+    // behaviour rather than on an unknown flag.
     let server = spawn(
-        &[
-            "--demo",
-            "--passthrough-auth",
-            "--max-sessions",
-            "10",
-            "--max-sessions-per-caller",
-            "2",
-        ],
-        &[],
+        &["--demo", "--passthrough-auth", "--max-sessions", "10"],
+        &[("DUVO_MCP_MAX_SESSIONS_PER_CALLER", "2")],
     )
     .await;
     let mcp = server.url("/mcp");
@@ -684,14 +679,12 @@ async fn closed_within(sock: &mut tokio::net::TcpStream, bound: Duration) -> (bo
 async fn silent_and_half_sent_connections_are_closed() {
     use tokio::io::AsyncWriteExt;
     let server = spawn(
+        &["--demo"],
         &[
-            "--demo",
-            "--header-read-timeout",
-            "1",
-            "--body-read-timeout",
-            "1",
+            ("DUVO_MCP_AUTH_TOKEN", TOKEN),
+            ("DUVO_MCP_HEADER_READ_TIMEOUT", "1"),
+            ("DUVO_MCP_BODY_READ_TIMEOUT", "1"),
         ],
-        &[("DUVO_MCP_AUTH_TOKEN", TOKEN)],
     )
     .await;
     let addr = server.base.trim_start_matches("http://").to_owned();
@@ -742,7 +735,7 @@ async fn silent_and_half_sent_connections_are_closed() {
 
 #[tokio::test]
 async fn past_the_connection_cap_new_connections_wait_instead_of_failing() {
-    let server = spawn(&["--demo", "--max-connections", "2"], &[]).await;
+    let server = spawn(&["--demo"], &[("DUVO_MCP_MAX_CONNECTIONS", "2")]).await;
     let addr = server.base.trim_start_matches("http://").to_owned();
     let first = tokio::net::TcpStream::connect(&addr)
         .await
@@ -765,4 +758,47 @@ async fn past_the_connection_cap_new_connections_wait_instead_of_failing() {
         .expect("join")
         .expect("healthz");
     assert_eq!(status, StatusCode::OK);
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    // Start with a low soft limit, as many shells and service managers do (1024).
+    let mut child = tokio::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -Sn 256 && exec \"$0\" http --demo --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_duvo-mcp"),
+        ])
+        .env_remove("DUVO_API_KEY")
+        .env_remove("DUVO_MCP_LISTEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn via sh");
+    let pid = child.id().expect("pid");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("listening on") {
+                return;
+            }
+        }
+        panic!("duvo-mcp http did not start");
+    })
+    .await
+    .expect("started in time");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let row = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("open files row");
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    let (soft, hard) = (cols[3], cols[4]);
+    assert_ne!(soft, "256", "soft limit not raised: {row}");
+    assert_eq!(soft, hard, "{row}");
+    let _ = child.kill().await;
 }

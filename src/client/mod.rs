@@ -330,3 +330,28 @@ impl DuvoClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_key_limiters_are_bounded() {
+        let base = Url::parse("http://127.0.0.1:9/").expect("url");
+        let client = DuvoClient::new(ClientConfig::new(base, None)).expect("client");
+        let first = ApiKey::new("dv_key_first");
+        let kept = client.limiter(&first);
+        for i in 0..MAX_TRACKED_KEYS + 50 {
+            client.limiter(&ApiKey::new(&format!("dv_invalid_{i}")));
+        }
+        let map = client
+            .inner
+            .limiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        assert_eq!(map.len(), MAX_TRACKED_KEYS);
+        assert!(!map.contains(&first.fingerprint()), "oldest key evicted");
+        drop(map);
+        assert!(!Arc::ptr_eq(&kept, &client.limiter(&first)));
+    }
+}

@@ -100,6 +100,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_team_cache_is_bounded() {
+        let r = TeamResolver::new(None);
+        for i in 0..(MAX_CACHED_TEAMS as u64 + 10) {
+            r.lock().put(i, format!("t{i}"));
+        }
+        assert_eq!(r.lock().len(), MAX_CACHED_TEAMS);
+        assert!(
+            r.lock().get(&0).is_none(),
+            "least recently used key evicted"
+        );
+    }
+
+    #[test]
     fn one_team_is_picked_many_are_ambiguous() {
         let one = ApiBody::Json(json!({"teams": [{"id": "t1", "name": "A"}]}));
         assert_eq!(single_team(&one).as_deref(), Ok("t1"));
