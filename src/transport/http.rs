@@ -2,9 +2,11 @@
 //!
 //! Routes: `/mcp` (Streamable HTTP: legacy `initialize` sessions with `Mcp-Session-Id`, and
 //! stateless 2026-07-28 requests), `GET /sse` + `POST /message` (the deprecated HTTP+SSE
-//! transport, see [`super::sse`]) and `GET /healthz`. Every route passes the admission guard
-//! ([`super::guard`]: Host/Origin allow-lists, inbound auth) and the drain switch
-//! ([`super::limits`]); `/mcp` and `/sse` also count against the session and stream caps.
+//! transport, see [`super::sse`]) and `GET /healthz`. Every route but `/healthz` passes the
+//! admission guard ([`super::guard`]: Host/Origin allow-lists, inbound auth); all pass the drain
+//! switch ([`super::limits`]); `/mcp` and `/sse` sessions are bound to their caller and count
+//! against the session, per-caller and stream caps ([`super::owners`]). Connections are accepted
+//! by [`super::accept`] (TCP_NODELAY, header-read time-out, connection cap).
 
 use crate::catalog::Catalog;
 use crate::client::{ApiKey, ClientConfig, DuvoClient};
