@@ -27,6 +27,10 @@ const CLEARED: &[&str] = &[
     "DUVO_MCP_MAX_SESSIONS",
     "DUVO_MCP_MAX_STREAMS",
     "DUVO_MCP_MAX_BODY_BYTES",
+    "DUVO_MCP_MAX_SESSIONS_PER_CALLER",
+    "DUVO_MCP_MAX_CONNECTIONS",
+    "DUVO_MCP_HEADER_READ_TIMEOUT",
+    "DUVO_MCP_BODY_READ_TIMEOUT",
 ];
 
 /// A child that listens on a loopback URL; killed on drop.
