@@ -658,6 +658,33 @@ async fn one_caller_cannot_fill_the_session_cap() {
     Mcp::legacy(&mcp, a).await.expect("a: a slot again");
 }
 
+#[tokio::test]
+async fn the_shared_token_is_one_caller_under_the_per_caller_cap() {
+    let server = spawn(
+        &["--demo", "--max-sessions", "10"],
+        &[
+            ("DUVO_MCP_AUTH_TOKEN", TOKEN),
+            ("DUVO_MCP_MAX_SESSIONS_PER_CALLER", "2"),
+        ],
+    )
+    .await;
+    let mcp = server.url("/mcp");
+    let auth = headers(&[("authorization", &format!("Bearer {TOKEN}"))]);
+    let _first = Mcp::legacy(&mcp, auth.clone()).await.expect("1");
+    let _second = Mcp::legacy(&mcp, auth.clone()).await.expect("2");
+    let refused = Mcp::legacy(&mcp, auth.clone())
+        .await
+        .err()
+        .expect("3 refused");
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert!(refused.headers.get("retry-after").is_some());
+}
+
 /// Reads from `sock` until EOF; `true` if the server closed it within `bound`.
 async fn closed_within(sock: &mut tokio::net::TcpStream, bound: Duration) -> (bool, String) {
     use tokio::io::AsyncReadExt;

@@ -5,8 +5,10 @@
 //! hashed with SHA-256 under a random per-process salt (the raw values are never stored). A
 //! request naming a session with another fingerprint is answered exactly like one naming an
 //! unknown session (404), so a leaked session id neither works for nor is confirmed to another
-//! caller. In passthrough mode each caller (key fingerprint) may also hold at most
-//! `per_caller` sessions, so one client cannot fill the global cap.
+//! caller. Wherever callers present credentials (a passthrough key, the shared token, or both)
+//! each caller (fingerprint) may also hold at most `per_caller` sessions, so one client cannot
+//! fill the global cap. With a shared token alone every client is the same caller: size
+//! `--max-sessions-per-caller` for all of them together.
 
 use crate::transport::guard::InboundAuth;
 use http::HeaderMap;
@@ -59,13 +61,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Owners {
     /// A table for a server authenticating with `auth`; `per_caller` caps each caller's sessions
-    /// when callers are told apart (passthrough), `mcp_table` is rmcp's live-session table.
+    /// whenever callers present credentials (passthrough key and/or shared token); `mcp_table` is
+    /// rmcp's live-session table.
     pub fn new(
         auth: InboundAuth,
         per_caller: usize,
         mcp_table: Arc<LocalSessionManager>,
     ) -> Arc<Self> {
-        let per_caller = auth.passthrough().then_some(per_caller);
+        let per_caller = (auth.passthrough() || auth.has_token()).then_some(per_caller);
         Arc::new(Self {
             salt: rand::random(),
             auth,
