@@ -420,3 +420,80 @@ async fn a_huge_sparse_file_is_refused_from_its_size_before_reading() {
         "nothing may be uploaded"
     );
 }
+
+#[tokio::test]
+async fn a_directory_swapped_for_a_symlink_never_leads_a_download_outside() {
+    let emu = start_emulator().await;
+    let t = tree();
+    let source = t.allowed.join("src-skill");
+    std::fs::create_dir_all(source.join("references")).expect("mkdir");
+    std::fs::write(
+        source.join("SKILL.md"),
+        "---\nname: src-skill\ndescription: Downloaded while racing.\n---\nBody\n",
+    )
+    .expect("write");
+    std::fs::write(source.join("references/style.md"), "Short.").expect("write");
+    let client = connect_allowing(&emu, &t.allowed).await;
+    let created = call_ok(&client, "syncSkillDirectory", json!({"path": "src-skill"})).await;
+    let skill_id = created["skill"]["id"]
+        .as_str()
+        .expect("skill id")
+        .to_owned();
+
+    // `slot` keeps trading places (renameat2 RENAME_EXCHANGE) between a real directory and a
+    // symlink to a directory outside.
+    let target = t.outside.join("target");
+    std::fs::create_dir_all(&target).expect("mkdir");
+    let (slot, other) = (t.allowed.join("slot"), t.allowed.join(".slot-other"));
+    std::fs::create_dir_all(&slot).expect("mkdir");
+    std::os::unix::fs::symlink(&target, &other).expect("symlink");
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let swapper = std::thread::spawn(move || {
+        let mut swaps = 0usize;
+        while !flag.load(Ordering::Relaxed) {
+            let exchanged = rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &slot,
+                rustix::fs::CWD,
+                &other,
+                rustix::fs::RenameFlags::EXCHANGE,
+            );
+            if exchanged.is_err() {
+                break; // the test ended and removed the tree
+            }
+            swaps += 1;
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        swaps
+    });
+
+    let (mut written, mut refused) = (0, 0);
+    for round in 0..ROUNDS {
+        let r = bounded_call(
+            &client,
+            "downloadSkill",
+            json!({"skill_id": skill_id, "destination": format!("slot/copy{round}/skill")}),
+        )
+        .await;
+        if r.is_error == Some(true) {
+            let text = text(&r);
+            assert!(
+                text.contains("outside") || text.contains("symlink"),
+                "unexpected refusal: {text}"
+            );
+            refused += 1;
+        } else {
+            written += 1;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.join().expect("swapper");
+    eprintln!("{written} written, {refused} refused, {swaps} swaps");
+    assert!(swaps > 0, "the swapper never ran");
+    assert_eq!(
+        entries_below(&target),
+        Vec::<PathBuf>::new(),
+        "nothing may be created outside"
+    );
+}
