@@ -6,7 +6,7 @@ use common::*;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// Runs `duvo-mcp stdio` with `env`, writes `lines` to stdin, closes it, returns (stdout, stderr).
 async fn raw_session(env: &[(&str, &str)], lines: &[Value], extra: &[&str]) -> (String, String) {
@@ -24,11 +24,22 @@ async fn raw_session(env: &[(&str, &str)], lines: &[Value], extra: &[&str]) -> (
     }
     let mut child = cmd.spawn().expect("spawn duvo-mcp");
     let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = child.stdout.take().expect("stdout");
+    let stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
     let readers = tokio::spawn(async move {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let _ = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        let read_out = async move {
+            let mut out = Vec::new();
+            let mut lines = BufReader::new(stdout).split(b'\n');
+            while let Ok(Some(line)) = lines.next_segment().await {
+                out.extend_from_slice(&line);
+                out.push(b'\n');
+                let _ = seen_tx.send(String::from_utf8_lossy(&line).into_owned());
+            }
+            out
+        };
+        let mut err = Vec::new();
+        let (out, _) = tokio::join!(read_out, stderr.read_to_end(&mut err));
         (out, err)
     });
     for line in lines {
@@ -44,8 +55,25 @@ async fn raw_session(env: &[(&str, &str)], lines: &[Value], extra: &[&str]) -> (
             .expect("write");
     }
     stdin.flush().await.expect("flush");
-    // Give in-flight calls time to answer before EOF (EOF also drains them).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Close stdin once every request in `lines` is answered (the server leaves soon after EOF,
+    // cancelling what still runs), and give the raw `extra` lines a moment.
+    let mut waiting: Vec<Value> = lines
+        .iter()
+        .filter(|l| l.get("method").is_some())
+        .filter_map(|l| l.get("id").cloned())
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !waiting.is_empty() {
+        let Ok(Some(line)) = tokio::time::timeout_at(deadline, seen.recv()).await else {
+            break;
+        };
+        if let Ok(msg) = serde_json::from_str::<Value>(&line)
+            && (msg.get("result").is_some() || msg.get("error").is_some())
+        {
+            waiting.retain(|id| *id != msg["id"]);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     drop(stdin);
     let (out, err) = tokio::time::timeout(Duration::from_secs(30), readers)
         .await

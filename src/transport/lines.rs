@@ -16,7 +16,7 @@ use rmcp::transport::Transport;
 use serde_json::{Value, json};
 use std::io;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::codec::{Decoder, FramedRead};
 
@@ -215,10 +215,12 @@ fn encode<T: serde::Serialize>(item: &T) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes queued lines, flushing whenever the queue runs empty.
+/// Writes queued lines, flushing whenever the queue runs empty. `_done` is dropped when this
+/// ends, which is what [`Signals::output_finished`] waits for.
 async fn write_lines<W: AsyncWrite + Unpin>(
     mut out: W,
     mut rx: mpsc::Receiver<Vec<u8>>,
+    _done: watch::Sender<()>,
 ) -> io::Result<()> {
     while let Some(bytes) = rx.recv().await {
         out.write_all(&bytes).await?;
@@ -229,6 +231,29 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     out.flush().await
 }
 
+/// What the stdio server watches besides the session: when input ended, when output is written.
+#[derive(Clone, Debug)]
+pub struct Signals {
+    input_closed: watch::Receiver<bool>,
+    output_done: watch::Receiver<()>,
+}
+
+impl Signals {
+    /// Resolves once the input reached EOF (or failed), or the transport is gone.
+    pub async fn input_closed(&self) {
+        let mut rx = self.input_closed.clone();
+        let _ = rx.wait_for(|closed| *closed).await;
+    }
+
+    /// Resolves once the writer task has written everything queued and ended (the transport was
+    /// closed or dropped), or after `bound`; true when it ended.
+    pub async fn output_finished(&self, bound: std::time::Duration) -> bool {
+        let mut rx = self.output_done.clone();
+        let ended = async move { while rx.changed().await.is_ok() {} };
+        tokio::time::timeout(bound, ended).await.is_ok()
+    }
+}
+
 /// The server side of newline-delimited JSON-RPC over `R` (input) and a writer task (output).
 pub struct LineTransport<R> {
     frames: FramedRead<R, LineCodec>,
@@ -236,6 +261,9 @@ pub struct LineTransport<R> {
     /// An error answer waiting for room in the output queue.
     pending: Option<Vec<u8>>,
     writer: Option<JoinHandle<io::Result<()>>>,
+    /// Set when the input ends.
+    input_closed: watch::Sender<bool>,
+    signals: Signals,
 }
 
 impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
@@ -254,12 +282,40 @@ impl<R: AsyncRead + Unpin + Send + 'static> LineTransport<R> {
             max,
             ..LineCodec::default()
         };
+        let (input_closed, input_rx) = watch::channel(false);
+        let (done_tx, output_done) = watch::channel(());
         Self {
             frames: FramedRead::new(read, codec),
             out: Some(tx),
             pending: None,
-            writer: Some(tokio::spawn(write_lines(write, rx))),
+            writer: Some(tokio::spawn(write_lines(write, rx, done_tx))),
+            input_closed,
+            signals: Signals {
+                input_closed: input_rx,
+                output_done,
+            },
         }
+    }
+
+    /// Watches on this transport's input and output that outlive it (see [`Signals`]).
+    pub fn signals(&self) -> Signals {
+        self.signals.clone()
+    }
+
+    /// The next frame; `None` at EOF or on a read error, which is also signalled.
+    async fn next_frame(&mut self) -> Option<Frame> {
+        let frame = match self.frames.next().await {
+            Some(Ok(frame)) => Some(frame),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "reading stdin failed");
+                None
+            }
+            None => None,
+        };
+        if frame.is_none() {
+            self.input_closed.send_replace(true);
+        }
+        frame
     }
 }
 
@@ -290,13 +346,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransp
                     permit.send(bytes);
                 }
             }
-            let frame = match self.frames.next().await? {
-                Ok(frame) => frame,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading stdin failed");
-                    return None;
-                }
-            };
+            let frame = self.next_frame().await?;
             let outcome = match frame {
                 Frame::Line(line) => classify(&line),
                 Frame::TooLong => Outcome::Answer(error(

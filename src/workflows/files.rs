@@ -18,8 +18,7 @@ use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, JsonObject, Tool}
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use tokio::io::AsyncReadExt;
+use std::io::Read;
 
 /// Largest file one call uploads, in bytes (100 MB).
 pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
@@ -106,8 +105,8 @@ pub async fn upload_sandbox_files(
 enum Source {
     /// Already in memory (decoded base64 or text).
     Bytes(Vec<u8>),
-    /// A checked local file (canonical path).
-    Local(PathBuf),
+    /// A local file, opened and checked (regular, size) once; read only through this handle.
+    Local(super::local::LocalFile),
 }
 
 /// A file that passed every check.
@@ -371,20 +370,16 @@ fn prepare_one(
         )
     };
     let (default_name, size, source) = if let Some(raw) = &item.path {
-        let path = local.existing(raw)?;
-        let meta = std::fs::metadata(&path).map_err(|e| format!("{raw}: {e}"))?;
-        if !meta.is_file() {
-            return Err(format!("{raw}: is not a regular file"));
+        let opened = local.open_file(raw)?;
+        if opened.size > MAX_FILE_BYTES {
+            return Err(too_big(opened.size));
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(too_big(meta.len()));
-        }
-        let name = path
+        let name = std::path::Path::new(raw.trim())
             .file_name()
             .and_then(|n| n.to_str())
             .map(str::to_owned)
             .ok_or_else(|| format!("{raw}: the file name is not UTF-8; give a name"))?;
-        (Some(name), meta.len(), Source::Local(path))
+        (Some(name), opened.size, Source::Local(opened))
     } else if let Some(encoded) = &item.content_base64 {
         let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
         let data = base64::engine::general_purpose::STANDARD
@@ -479,7 +474,7 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
     } = file;
     let data = match source {
         Source::Bytes(b) => b,
-        Source::Local(path) => read_local(&path).await.map_err(|reason| Failure {
+        Source::Local(file) => read_local(file).await.map_err(|reason| Failure {
             reason,
             fatal: false,
         })?,
@@ -564,17 +559,27 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
     Ok(uploaded(path.as_deref(), "presigned"))
 }
 
-/// Reads a checked local file, at most one byte over the per-file limit.
-async fn read_local(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
-    let mut data = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .await
-        .map_err(|e| format!("{}: cannot be read ({e})", path.display()))?;
-    Ok(data)
+/// Reads an opened local file through its handle, at most one byte over the per-file limit.
+async fn read_local(local: super::local::LocalFile) -> Result<Vec<u8>, String> {
+    let shown = local.shown.display().to_string();
+    let read = tokio::task::spawn_blocking(move || {
+        let capacity = usize::try_from(local.size.min(MAX_FILE_BYTES)).unwrap_or(0);
+        let mut data = Vec::with_capacity(capacity);
+        local
+            .file
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut data)
+            .map(|_| data)
+    })
+    .await;
+    match read {
+        Ok(Ok(data)) => Ok(data),
+        Ok(Err(e)) => Err(format!(
+            "{shown}: cannot be read ({})",
+            super::local::describe(&e)
+        )),
+        Err(e) => Err(format!("{shown}: cannot be read ({e})")),
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Skill folders on disk and Skill archives: SKILL.md frontmatter rules, packing a folder into a
 //! zip (dotfiles skipped, symlinks refused) and unpacking a downloaded zip safely.
 
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsSyncExt};
+use cap_std::fs::{Dir, OpenOptions};
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
 
 /// Most files a Skill may hold.
 pub const MAX_SKILL_FILES: usize = 500;
@@ -233,12 +234,14 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// Checks a Skill folder and zips it: SKILL.md at the root with a valid `name` and
-/// `description`; dotfiles skipped; symlinks and special files refused; size and count limits.
-/// Every problem is reported at once.
-pub fn pack(root: &Path) -> Result<PackedSkill, Vec<String>> {
+/// Checks a Skill folder (an open directory handle) and zips it: SKILL.md at the root with a
+/// valid `name` and `description`; dotfiles skipped; symlinks and special files refused; size and
+/// count limits. Sizes are checked from the listing before any file is read, and every file is
+/// opened below `root` without following a symlink in its last part, checked on the handle
+/// (regular file) and read with a limit. Every problem is reported at once.
+pub fn pack(root: &Dir) -> Result<PackedSkill, Vec<String>> {
     let mut problems = Vec::new();
-    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let mut files: Vec<(String, u64)> = Vec::new();
     let mut skipped = Vec::new();
     walk(root, "", &mut files, &mut skipped, &mut problems);
     files.sort();
@@ -248,15 +251,37 @@ pub fn pack(root: &Path) -> Result<PackedSkill, Vec<String>> {
             files.len()
         ));
     }
+    let limit_mb = MAX_UNPACKED_BYTES / 1024 / 1024;
+    for (rel, size) in &files {
+        if *size > MAX_UNPACKED_BYTES {
+            problems.push(format!(
+                "{rel}: {} bytes, larger than a whole Skill may be ({limit_mb} MB unpacked);                  nothing was read (sizes are checked before reading)",
+                size
+            ));
+        }
+    }
+    let listed: u64 = files.iter().map(|(_, size)| size).sum();
+    if listed > MAX_UNPACKED_BYTES {
+        problems.push(format!(
+            "the folder holds {listed} bytes in files; a Skill is at most {limit_mb} MB unpacked \
+             (sizes are checked before reading)"
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let mut identity = None;
     match files.iter().find(|(rel, _)| rel == "SKILL.md") {
         None => problems
             .push("no SKILL.md at the folder's root (the file name is case-sensitive)".to_owned()),
-        Some((_, path)) => match std::fs::read_to_string(path) {
-            Err(e) => problems.push(format!("SKILL.md cannot be read as UTF-8 text ({e})")),
-            Ok(text) => match identity_of(&text) {
-                Ok(id) => identity = Some(id),
-                Err(mut p) => problems.append(&mut p),
+        Some(_) => match read_limited(root, "SKILL.md", MAX_UNPACKED_BYTES) {
+            Err(e) => problems.push(format!("SKILL.md: {e}")),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Err(_) => problems.push("SKILL.md cannot be read as UTF-8 text".to_owned()),
+                Ok(text) => match identity_of(&text) {
+                    Ok(id) => identity = Some(id),
+                    Err(mut p) => problems.append(&mut p),
+                },
             },
         },
     }
@@ -268,22 +293,15 @@ pub fn pack(root: &Path) -> Result<PackedSkill, Vec<String>> {
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o644);
     let mut unpacked: u64 = 0;
-    for (rel, path) in &files {
-        let data = match std::fs::read(path) {
+    for (rel, _) in &files {
+        let data = match read_limited(root, rel, MAX_UNPACKED_BYTES - unpacked) {
             Ok(d) => d,
             Err(e) => {
-                problems.push(format!("{rel}: cannot be read ({e})"));
+                problems.push(format!("{rel}: {e}"));
                 continue;
             }
         };
         unpacked += data.len() as u64;
-        if unpacked > MAX_UNPACKED_BYTES {
-            problems.push(format!(
-                "the folder holds more than {} MB; a Skill is at most that large unpacked",
-                MAX_UNPACKED_BYTES / 1024 / 1024
-            ));
-            return Err(problems);
-        }
         let written = zip
             .start_file(rel.as_str(), opts)
             .map_err(|e| e.to_string())
@@ -291,6 +309,9 @@ pub fn pack(root: &Path) -> Result<PackedSkill, Vec<String>> {
         if let Err(e) = written {
             problems.push(format!("{rel}: cannot be zipped ({e})"));
         }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     let zip = match zip.finish() {
         Ok(c) => c.into_inner(),
@@ -321,6 +342,52 @@ pub fn pack(root: &Path) -> Result<PackedSkill, Vec<String>> {
         unpacked_bytes: unpacked,
         zip,
     })
+}
+
+/// Opens `rel` below `root` (its last part not followed if it is a symlink; non-blocking, so a
+/// FIFO swapped in cannot stall), checks the handle is a regular file of at most `limit` bytes,
+/// and reads at most `limit` bytes through it.
+fn read_limited(root: &Dir, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
+    let mut options = OpenOptions::new();
+    options.read(true).nonblock(true).follow(FollowSymlinks::No);
+    let file = root
+        .open_with(rel, &options)
+        .map_err(|e| {
+            if super::local::is_escape(&e) {
+                "leads out of the folder (a symlink?); refused".to_owned()
+            } else {
+                format!(
+                    "cannot be opened ({}); symlinks are refused",
+                    super::local::describe(&e)
+                )
+            }
+        })?
+        .into_std();
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot be read ({})", super::local::describe(&e)))?;
+    if !meta.is_file() {
+        return Err("is not a regular file (it changed while the folder was read)".to_owned());
+    }
+    if meta.len() > limit {
+        return Err(too_large(limit));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("cannot be read ({})", super::local::describe(&e)))?;
+    if data.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(data)
+}
+
+fn too_large(limit: u64) -> String {
+    format!(
+        "grew past what is left of the {} MB a Skill may hold unpacked ({limit} bytes) while the \
+         folder was read",
+        MAX_UNPACKED_BYTES / 1024 / 1024
+    )
 }
 
 /// `name` and `description` of a SKILL.md, validated; every problem at once.
@@ -358,13 +425,13 @@ pub fn identity_of(text: &str) -> Result<(String, String), Vec<String>> {
 }
 
 fn walk(
-    dir: &Path,
+    dir: &Dir,
     prefix: &str,
-    files: &mut Vec<(String, std::path::PathBuf)>,
+    files: &mut Vec<(String, u64)>,
     skipped: &mut Vec<String>,
     problems: &mut Vec<String>,
 ) {
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match dir.entries() {
         Ok(e) => e,
         Err(e) => {
             problems.push(format!("{}: cannot be listed ({e})", shown(prefix)));
@@ -391,7 +458,8 @@ fn walk(
             skipped.push(rel);
             continue;
         }
-        let meta = match std::fs::symlink_metadata(entry.path()) {
+        // Neither the entry's type nor its metadata follows a symlink.
+        let meta = match entry.metadata() {
             Ok(m) => m,
             Err(e) => {
                 problems.push(format!("{rel}: cannot be read ({e})"));
@@ -404,9 +472,15 @@ fn walk(
                 "{rel}: is a symlink; symlinks are refused (copy the file into the folder instead)"
             ));
         } else if kind.is_dir() {
-            walk(&entry.path(), &rel, files, skipped, problems);
+            match dir.open_dir_nofollow(&name) {
+                Ok(sub) => walk(&sub, &rel, files, skipped, problems),
+                Err(e) => problems.push(format!(
+                    "{rel}: cannot be opened as a directory ({}); symlinks are refused",
+                    super::local::describe(&e)
+                )),
+            }
         } else if kind.is_file() {
-            files.push((rel, entry.path()));
+            files.push((rel, meta.len()));
         } else {
             problems.push(format!("{rel}: is not a regular file"));
         }
@@ -565,7 +639,8 @@ mod tests {
         std::fs::create_dir(root.join("references")).expect("mkdir");
         std::fs::write(root.join("references/guide.md"), "guide").expect("write");
         std::fs::write(root.join(".env"), "SECRET=1").expect("write");
-        let packed = pack(root).expect("packs");
+        let handle = Dir::open_ambient_dir(root, cap_std::ambient_authority()).expect("open");
+        let packed = pack(&handle).expect("packs");
         assert_eq!(packed.name, "packer");
         assert_eq!(packed.files, vec!["SKILL.md", "references/guide.md"]);
         assert_eq!(packed.skipped, vec![".env"]);
@@ -574,7 +649,7 @@ mod tests {
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink("/etc/hosts", root.join("hosts")).expect("symlink");
-            let err = pack(root).expect_err("symlink refused").join("\n");
+            let err = pack(&handle).expect_err("symlink refused").join("\n");
             assert!(err.contains("symlink"), "{err}");
         }
     }

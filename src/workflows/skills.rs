@@ -1,6 +1,7 @@
 //! `syncSkillDirectory` (a local Skill folder → `uploadSkill`, refusing to overwrite unless asked)
 //! and `downloadSkill` (a Skill's files as fenced text, or written below a local directory).
 
+use super::local::{LocalDir, describe, is_escape};
 use super::shape::{self, Hints};
 use super::skill_folder::{self, ArchiveFile, PackedSkill};
 use super::{Call, parse_args};
@@ -8,12 +9,13 @@ use crate::client::ApiBody;
 use crate::server::results::fence;
 use crate::server::schema::inline_schema;
 use base64::Engine;
+use cap_std::fs::Dir;
 use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Most bytes of file text one `downloadSkill` answer carries (48 KB, within the server's
 /// result cap); the files left out are listed.
@@ -98,12 +100,11 @@ pub async fn sync_skill_directory(
 
 async fn sync(call: &Call<'_>, args: SyncSkillDirectoryArgs) -> CallToolResult {
     let local = call.server.state().local_files().clone();
-    let root = match local.existing(&args.path) {
-        Ok(p) if p.is_dir() => p,
-        Ok(_) => return shape::error(format!("{}: is not a directory", args.path)),
+    let root = match local.open_dir(&args.path) {
+        Ok(d) => d,
         Err(why) => return shape::error(why),
     };
-    let packed = match tokio::task::spawn_blocking(move || skill_folder::pack(&root)).await {
+    let packed = match tokio::task::spawn_blocking(move || skill_folder::pack(&root.dir)).await {
         Ok(Ok(p)) => p,
         Ok(Err(problems)) => {
             return shape::error(format!(
@@ -251,7 +252,7 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
     match args.destination {
         None => contents(&args.skill_id, unpacked.files, refused),
         Some(dest) => {
-            let dir = match local.writable_dir(&dest) {
+            let dir = match local.create_dir(&dest) {
                 Ok(d) => d,
                 Err(why) => return shape::error(why),
             };
@@ -261,6 +262,7 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
                     .await;
             match written {
                 Ok(Ok((dir, paths))) => {
+                    let dir = dir.shown;
                     let mut text = format!(
                         "Wrote {} file(s) of Skill {} below {}.",
                         paths.len(),
@@ -355,22 +357,15 @@ fn contents(skill_id: &str, files: Vec<ArchiveFile>, refused: Vec<Value>) -> Cal
     shape::result(text, body, false)
 }
 
-/// Writes every file below `dir` (canonical), creating directories; refuses to overwrite and
-/// to write through anything that resolves outside `dir`. Nothing is written when a target exists.
-fn write_below(dir: &Path, files: &[ArchiveFile]) -> Result<Vec<String>, String> {
-    let mut targets = Vec::new();
+/// Writes every file below the opened destination, creating directories relative to its
+/// handle; refuses to overwrite and to write through anything that leads out of it (a symlink).
+/// Nothing is written when a target exists.
+fn write_below(dest: &LocalDir, files: &[ArchiveFile]) -> Result<Vec<String>, String> {
     let mut existing = Vec::new();
     for f in files {
-        let Some(target) = super::local::join_inside(dir, &f.path) else {
-            return Err(format!(
-                "archive entry {:?} would leave the destination",
-                f.path
-            ));
-        };
-        if std::fs::symlink_metadata(&target).is_ok() {
-            existing.push(target.display().to_string());
+        if dest.dir.symlink_metadata(&f.path).is_ok() {
+            existing.push(dest.shown.join(&f.path).display().to_string());
         }
-        targets.push(target);
     }
     if !existing.is_empty() {
         return Err(format!(
@@ -380,10 +375,10 @@ fn write_below(dir: &Path, files: &[ArchiveFile]) -> Result<Vec<String>, String>
         ));
     }
     let mut written = Vec::new();
-    for (f, target) in files.iter().zip(targets) {
-        write_one(dir, &target, &f.data)
+    for f in files {
+        write_one(&dest.dir, &f.path, &f.data)
             .map_err(|why| partial(&written, &format!("{}: {why}", f.path)))?;
-        written.push(target.display().to_string());
+        written.push(dest.shown.join(&f.path).display().to_string());
     }
     Ok(written)
 }
@@ -399,25 +394,29 @@ fn partial(written: &[String], why: &str) -> String {
     }
 }
 
-fn write_one(dir: &Path, target: &PathBuf, data: &[u8]) -> Result<(), String> {
-    let parent = target
-        .parent()
-        .ok_or_else(|| "no parent directory".to_owned())?;
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create its directory ({e})"))?;
-    let real_parent = parent
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve its directory ({e})"))?;
-    if !real_parent.starts_with(dir) {
-        return Err("its directory resolves outside the destination (a symlink?)".to_owned());
+/// Creates `rel` (a safe archive path) below `dest` and writes `data` through the new handle.
+fn write_one(dest: &Dir, rel: &str, data: &[u8]) -> Result<(), String> {
+    let escaped = |e: &std::io::Error, what: &str| {
+        if is_escape(e) {
+            "its directory leads outside the destination (a symlink?); refused".to_owned()
+        } else {
+            format!("{what} ({})", describe(e))
+        }
+    };
+    if let Some(parent) = Path::new(rel).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        dest.create_dir_all(parent)
+            .map_err(|e| escaped(&e, "cannot create its directory"))?;
     }
     // create_new never follows or replaces an existing file or symlink.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(target)
-        .map_err(|e| format!("cannot be created ({e})"))?;
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut file = dest
+        .open_with(rel, &options)
+        .map_err(|e| escaped(&e, "cannot be created"))?;
     file.write_all(data)
-        .map_err(|e| format!("cannot be written ({e})"))
+        .map_err(|e| format!("cannot be written ({})", describe(&e)))
 }
 
 #[cfg(test)]
@@ -438,6 +437,10 @@ mod tests {
     fn writes_refuse_to_overwrite() {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().canonicalize().expect("canonical");
+        let dest = LocalDir {
+            dir: Dir::open_ambient_dir(&root, cap_std::ambient_authority()).expect("open"),
+            shown: root.clone(),
+        };
         let files = vec![
             ArchiveFile {
                 path: "SKILL.md".into(),
@@ -448,10 +451,10 @@ mod tests {
                 data: b"b".to_vec(),
             },
         ];
-        let written = write_below(&root, &files).expect("writes");
+        let written = write_below(&dest, &files).expect("writes");
         assert_eq!(written.len(), 2);
         assert_eq!(std::fs::read(root.join("refs/g.md")).expect("read"), b"b");
-        let again = write_below(&root, &files).expect_err("exists");
+        let again = write_below(&dest, &files).expect_err("exists");
         assert!(again.contains("never overwritten"), "{again}");
     }
 
