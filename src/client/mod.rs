@@ -91,6 +91,13 @@ impl DuvoClient {
         self.inner.config.api_key.is_some()
     }
 
+    /// SHA-256 of the key a call uses (`key`, else the configured one; zeros when there is none).
+    pub fn caller_digest(&self, key: Option<&ApiKey>) -> [u8; 32] {
+        key.or(self.inner.config.api_key.as_ref())
+            .map(ApiKey::digest)
+            .unwrap_or([0; 32])
+    }
+
     /// Sends `req` with the configured key.
     pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let key = self

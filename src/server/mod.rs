@@ -84,6 +84,8 @@ pub struct ServerState {
     pub teams: TeamResolver,
     options: ServerOptions,
     local_files: crate::workflows::local::LocalFiles,
+    /// Jobs recent `runAssignment` calls started (a repeated identical call gets the same Job).
+    pub started_jobs: crate::workflows::started::StartedJobs,
 }
 
 impl ServerState {
@@ -107,6 +109,7 @@ impl ServerState {
             teams: TeamResolver::new(options.team_id.clone()),
             options,
             local_files: crate::workflows::local::LocalFiles::disabled(),
+            started_jobs: crate::workflows::started::StartedJobs::default(),
         })
     }
 
