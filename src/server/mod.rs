@@ -11,6 +11,7 @@ pub mod schema;
 pub mod scope;
 pub mod search;
 pub mod team;
+pub mod untrusted;
 
 use crate::catalog::{Catalog, Selection, SelectionError, ToolEntry, filter::Enabled, mapping};
 use crate::client::{ApiKey, DuvoClient};
