@@ -147,6 +147,7 @@ pub async fn run_assignment(
     for k in ["wait_seconds", "stop_on_cancel", "new_job"] {
         inputs.remove(k);
     }
+    local_file_versions(call, &mut inputs);
     let args: RunAssignmentArgs = match parse_args("runAssignment", args) {
         Ok(a) => a,
         Err(e) => return Ok(e.into()),
@@ -210,6 +211,31 @@ pub async fn run_assignment(
         note,
     };
     wait_for(call, wait).await
+}
+
+/// Adds each local file's size and modification time to its `files` item, so a file edited
+/// since an identical call is a new start, not a repeat. Unreadable paths are left as they are
+/// (the upload reports them).
+fn local_file_versions(call: &Call<'_>, inputs: &mut JsonObject) {
+    let Some(Value::Array(files)) = inputs.get_mut("files") else {
+        return;
+    };
+    for item in files.iter_mut() {
+        let Some(path) = item.get("path").and_then(Value::as_str) else {
+            continue;
+        };
+        let Ok(found) = call.server.state().local_files().existing(path) else {
+            continue;
+        };
+        if let Ok(meta) = std::fs::metadata(found) {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos().to_string());
+            item["_version"] = json!([meta.len(), modified]);
+        }
+    }
 }
 
 /// Everything needed to start one Job, owned so it can run in its own task.
