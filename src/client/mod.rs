@@ -349,7 +349,9 @@ impl DuvoClient {
     fn redact_value(&self, value: &mut serde_json::Value, key: &ApiKey) {
         let r = &self.inner.config.redact;
         r.redact_value(value, Some(key));
-        if let Some(own) = self.inner.config.api_key.as_ref() {
+        if let Some(own) = self.inner.config.api_key.as_ref()
+            && own.fingerprint() != key.fingerprint()
+        {
             r.redact_value(value, Some(own));
         }
     }

@@ -77,18 +77,24 @@ impl Redactor {
         strip_userinfo(&out)
     }
 
+    /// True when [`Self::redact`] would change `text` (checked without allocating).
+    pub fn is_dirty(&self, text: &str, key: Option<&ApiKey>) -> bool {
+        key.is_some_and(|k| k.appears_in(text))
+            || self
+                .secrets
+                .iter()
+                .any(|s| text.contains(s.expose_secret()))
+            || (text.contains("dv_") && KEY_SHAPED.as_ref().is_some_and(|re| re.is_match(text)))
+            || (text.contains('@') && USERINFO.as_ref().is_some_and(|re| re.is_match(text)))
+    }
+
     /// Redacts every string (and object key) inside `value`.
     pub fn redact_value(&self, value: &mut Value, key: Option<&ApiKey>) {
         match value {
-            Value::String(s) => {
-                let clean = self.redact(s, key);
-                if clean != *s {
-                    *s = clean;
-                }
-            }
+            Value::String(s) if self.is_dirty(s, key) => *s = self.redact(s, key),
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v, key)),
             Value::Object(map) => {
-                let dirty = map.keys().any(|k| self.redact(k, key) != *k);
+                let dirty = map.keys().any(|k| self.is_dirty(k, key));
                 if dirty {
                     let old = std::mem::take(map);
                     for (k, v) in old {
