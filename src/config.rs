@@ -150,9 +150,11 @@ impl ConnectionArgs {
 
 /// Parses an http(s) base URL.
 pub fn parse_base_url(raw: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw.trim()).map_err(|_| ConfigError::BadBaseUrl(raw.to_owned()))?;
+    // The error shows the URL without any `user:password@`.
+    let shown = || ConfigError::BadBaseUrl(crate::client::redact::strip_userinfo(raw));
+    let url = Url::parse(raw.trim()).map_err(|_| shown())?;
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(ConfigError::BadBaseUrl(raw.to_owned()));
+        return Err(shown());
     }
     Ok(url)
 }
@@ -167,6 +169,8 @@ mod tests {
         assert!(parse_base_url("http://127.0.0.1:8900/").is_ok());
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("not a url").is_err());
+        let err = parse_base_url("ftp://user:hunter2@x").expect_err("not http");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

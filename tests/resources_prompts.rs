@@ -18,6 +18,16 @@ fn text_of(contents: &[ResourceContents]) -> String {
         .collect()
 }
 
+/// The JSON inside a resource's `<untrusted-duvo-data>` fence (resources carry Job-written text).
+fn fenced_json(text: &str) -> Value {
+    let inner = text
+        .split_once("<untrusted-duvo-data>\n")
+        .and_then(|(_, rest)| rest.rsplit_once("\n</untrusted-duvo-data>"))
+        .map(|(inner, _)| inner)
+        .unwrap_or_else(|| panic!("not fenced: {text}"));
+    serde_json::from_str(inner).expect("json inside the fence")
+}
+
 async fn finished_run(client: &Client) -> String {
     let agent_id = create_agent(client, "Summariser", "Summarise the inbox.").await;
     let run = call_ok(
@@ -54,7 +64,7 @@ async fn run_resources_read_status_and_paged_transcript() {
         )))
         .await
         .expect("read run");
-    let v: Value = serde_json::from_str(&text_of(&status.contents)).expect("json");
+    let v = fenced_json(&text_of(&status.contents));
     assert_eq!(v["run"]["status"], "completed");
     let page = client
         .read_resource(ReadResourceRequestParams::new(format!(
@@ -62,7 +72,7 @@ async fn run_resources_read_status_and_paged_transcript() {
         )))
         .await
         .expect("read messages");
-    let v: Value = serde_json::from_str(&text_of(&page.contents)).expect("json");
+    let v = fenced_json(&text_of(&page.contents));
     assert!(
         v["messages"].as_array().is_some_and(|m| !m.is_empty()),
         "{v}"

@@ -363,3 +363,23 @@ async fn an_invalid_skill_folder_is_refused_before_upload() {
     let log = request_log(&emu).await;
     assert_eq!(count_requests(&log, "POST", "/skills/upload"), 0);
 }
+
+#[tokio::test]
+async fn a_repeated_run_assignment_reuses_its_job_until_a_local_file_changes() {
+    let emu = start_emulator().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("orders.csv"), "id\n1\n").expect("write");
+    let client = connect_allowing(&emu, dir.path()).await;
+    let agent = create_agent(&client, "Files reader", "Read the files.").await;
+    let args = json!({"agent_id": agent, "message": "go", "wait_seconds": 0,
+                      "files": [{"path": "orders.csv"}]});
+    let first = call_ok(&client, "runAssignment", args.clone()).await;
+    let again = call_ok(&client, "runAssignment", args.clone()).await;
+    assert_eq!(first["run_id"], again["run_id"], "a repeat reuses the Job");
+    // The user fixes the file and runs again: that is a new Job with the new content.
+    std::fs::write(dir.path().join("orders.csv"), "id\n1\n2\n").expect("write");
+    let edited = call_ok(&client, "runAssignment", args).await;
+    assert_ne!(first["run_id"], edited["run_id"], "{edited}");
+    let runs = call_ok(&client, "listRuns", json!({"agent_id": agent})).await;
+    assert_eq!(runs["total"], 2, "{runs}");
+}

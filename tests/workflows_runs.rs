@@ -417,3 +417,135 @@ async fn modern_clients_get_an_input_required_round_trip() {
     client.cancel().await.ok();
     emu.shutdown().await;
 }
+
+/// Jobs of `agent_id`, as the API lists them.
+async fn jobs_of(client: &Client, agent_id: &str) -> Vec<String> {
+    let runs = call_ok(
+        client,
+        "listRuns",
+        json!({"agent_id": agent_id, "limit": 50}),
+    )
+    .await;
+    runs["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `tools/call` whose client gives up after `timeout` (as the TS SDK, llama-index and
+/// openai-agents do), or the structured result if it came in time.
+async fn call_with_timeout(
+    client: &Client,
+    args: Value,
+    timeout: Duration,
+) -> Result<Value, rmcp::ServiceError> {
+    let params = CallToolRequestParams::new("runAssignment")
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    let handle = client
+        .peer()
+        .send_request_with_option(
+            ClientRequest::CallToolRequest(CallToolRequest::new(params)),
+            PeerRequestOptions::with_timeout(timeout),
+        )
+        .await?;
+    match handle.await_response().await? {
+        rmcp::model::ServerResult::CallToolResult(r) => {
+            assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+            Ok(r.structured_content.expect("structured result"))
+        }
+        other => panic!("unexpected answer {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_retry_after_a_client_time_out_gets_the_job_already_started() {
+    // Lifelike-ish Jobs: a [slow] one runs ~12 s, far past the client's 3 s time-out.
+    let emu = start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+        time_scale: 0.5,
+        ..Default::default()
+    })
+    .await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
+    let args = json!({"agent_id": agent_id, "message": "Crawl suppliers [slow]"});
+
+    let first = call_with_timeout(&client, args.clone(), Duration::from_secs(3)).await;
+    assert!(
+        matches!(first, Err(rmcp::ServiceError::Timeout { .. })),
+        "the client gives up first: {first:?}"
+    );
+    let started = jobs_of(&client, &agent_id).await;
+    assert_eq!(started.len(), 1, "the first call started the Job");
+
+    // The model retries the same call (same Job inputs; it asks for no wait this time).
+    let mut retry = args.clone();
+    retry["wait_seconds"] = json!(0);
+    let again = call_with_timeout(&client, retry, Duration::from_secs(3))
+        .await
+        .expect("the retry answers in time");
+    assert_eq!(again["run_id"], started[0].as_str(), "{again}");
+    assert!(
+        again["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("new_job")),
+        "{again}"
+    );
+    assert_eq!(
+        jobs_of(&client, &agent_id).await,
+        started,
+        "the retry started no second Job"
+    );
+
+    // Asking for a new Job starts one.
+    let mut fresh = args.clone();
+    fresh["wait_seconds"] = json!(0);
+    fresh["new_job"] = json!(true);
+    let second = call_ok(&client, "runAssignment", fresh).await;
+    assert_ne!(second["run_id"], started[0].as_str(), "{second}");
+    assert_eq!(jobs_of(&client, &agent_id).await.len(), 2);
+
+    // Waits are capped below the 300 s at which Claude's hosts stop a call.
+    let mut long = args.clone();
+    long["wait_seconds"] = json!(300);
+    let refused = call_err(&client, "runAssignment", long).await;
+    assert!(refused.contains("wait_seconds"), "{refused}");
+    assert_eq!(
+        jobs_of(&client, &agent_id).await.len(),
+        2,
+        "nothing started"
+    );
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_retry_while_the_first_call_is_still_starting_attaches_to_its_job() {
+    let emu = start_emulator().await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
+    // startRun takes 1.5 s, so the second call arrives while the first is still starting.
+    let profile = json!({"seed": 1, "rules": [{"kind": "latency", "rate": 1.0, "fixed_ms": 1500,
+        "methods": ["POST"], "path_prefix": "/v2/teams/"}]});
+    let resp = reqwest::Client::new()
+        .put(format!("{}/_emulator/fault-profile", emu.base_url()))
+        .json(&profile)
+        .send()
+        .await
+        .expect("fault profile");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let args =
+        json!({"agent_id": agent_id, "message": "Crawl suppliers [slow]", "wait_seconds": 0});
+    let (a, b) = tokio::join!(call_ok(&client, "runAssignment", args.clone()), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        call_ok(&client, "runAssignment", args.clone()).await
+    });
+    assert_eq!(a["run_id"], b["run_id"], "{a} {b}");
+    let jobs = jobs_of(&client, &agent_id).await;
+    assert_eq!(jobs.len(), 1, "one Job for two identical calls: {jobs:?}");
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}

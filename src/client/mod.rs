@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod ratelimit;
+pub mod redact;
 pub mod request;
 pub mod retry;
 pub mod secret;
@@ -32,19 +33,30 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Requests per minute per key before the client waits on its own.
     pub rate_limit_per_minute: u32,
+    /// Secrets masked in every upstream string (errors, bodies) before it reaches a result or log.
+    pub redact: redact::Redactor,
 }
 
 impl ClientConfig {
     /// Defaults for `base_url` and `api_key`: 10 s connect, 60 s request, 4 retries, 300/min.
     pub fn new(base_url: Url, api_key: Option<ApiKey>) -> Self {
+        let mut redact = redact::Redactor::default();
+        redact.add_url_credentials(&base_url);
         Self {
             base_url,
             api_key,
+            redact,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             rate_limit_per_minute: ratelimit::DEFAULT_LIMIT,
         }
+    }
+
+    /// Also masks `secret` (e.g. the inbound auth token) in every upstream string.
+    pub fn with_secret(mut self, secret: &str) -> Self {
+        self.redact.add(secret);
+        self
     }
 }
 
@@ -97,6 +109,13 @@ impl DuvoClient {
     /// True when a server-side key is configured.
     pub fn has_default_key(&self) -> bool {
         self.inner.config.api_key.is_some()
+    }
+
+    /// SHA-256 of the key a call uses (`key`, else the configured one; zeros when there is none).
+    pub fn caller_digest(&self, key: Option<&ApiKey>) -> [u8; 32] {
+        key.or(self.inner.config.api_key.as_ref())
+            .map(ApiKey::digest)
+            .unwrap_or([0; 32])
     }
 
     /// Sends `req` with the configured key.
@@ -158,8 +177,13 @@ impl DuvoClient {
                     if resp.status().is_success() {
                         // A body cut off or garbled is retried like a broken connection (same key).
                         let err = match request::read_success(resp, attempt).await {
-                            Ok(answer) => return Ok(answer),
-                            Err(err) => err,
+                            Ok(mut answer) => {
+                                if let ApiBody::Json(v) = &mut answer.body {
+                                    self.redact_value(v, key);
+                                }
+                                return Ok(answer);
+                            }
+                            Err(err) => self.scrub(err, key),
                         };
                         match policy.delay_for_transport(attempt, retryable) {
                             Some(delay) => {
@@ -169,7 +193,7 @@ impl DuvoClient {
                             None => return Err(err),
                         }
                     } else {
-                        let err = request::read_error(resp, attempt).await;
+                        let err = self.scrub(request::read_error(resp, attempt).await, key);
                         let ApiError::Status {
                             retry_after, code, ..
                         } = &err
@@ -197,7 +221,7 @@ impl DuvoClient {
                     }
                 }
                 Err(e) => {
-                    let err = self.transport_error(&e, attempt);
+                    let err = self.scrub(self.transport_error(e, attempt), key);
                     match policy.delay_for_transport(attempt, retryable) {
                         Some(delay) => {
                             tracing::debug!(attempt, error = %err, "duvo request failed; retrying");
@@ -318,15 +342,78 @@ impl DuvoClient {
         .clone()
     }
 
-    fn transport_error(&self, e: &reqwest::Error, attempts: u32) -> ApiError {
+    fn transport_error(&self, e: reqwest::Error, attempts: u32) -> ApiError {
         if e.is_timeout() {
             return ApiError::Timeout { attempts };
         }
-        // reqwest's Display includes the URL (never the key, which travels in a header).
+        // The URL is shown once, without user name and password; the reason goes without it.
         ApiError::Unreachable {
-            base_url: self.inner.config.base_url.to_string(),
-            reason: error_chain(e),
+            base_url: redact::display_url(&self.inner.config.base_url),
+            reason: error_chain(&e.without_url()),
             attempts,
+        }
+    }
+
+    /// Masks `value`'s strings: the request's key, the configured secrets, URL credentials.
+    fn redact_value(&self, value: &mut serde_json::Value, key: &ApiKey) {
+        let r = &self.inner.config.redact;
+        r.redact_value(value, Some(key));
+        if let Some(own) = self.inner.config.api_key.as_ref()
+            && own.fingerprint() != key.fingerprint()
+        {
+            r.redact_value(value, Some(own));
+        }
+    }
+
+    /// `err` with every upstream string masked (see [`Self::redact_value`]).
+    fn scrub(&self, err: ApiError, key: &ApiKey) -> ApiError {
+        let text = |t: String| {
+            let r = &self.inner.config.redact;
+            let once = r.redact(&t, Some(key));
+            match self.inner.config.api_key.as_ref() {
+                Some(own) => own.redact_in(&once),
+                None => once,
+            }
+        };
+        match err {
+            ApiError::Status {
+                status,
+                code,
+                message,
+                details,
+                retry_after,
+                attempts,
+            } => ApiError::Status {
+                status,
+                code: text(code),
+                message: message.map(text),
+                details: details.map(|mut d| {
+                    self.redact_value(&mut d, key);
+                    d
+                }),
+                retry_after,
+                attempts,
+            },
+            ApiError::Unreachable {
+                base_url,
+                reason,
+                attempts,
+            } => ApiError::Unreachable {
+                base_url: text(base_url),
+                reason: text(reason),
+                attempts,
+            },
+            ApiError::Decode {
+                status,
+                reason,
+                attempts,
+            } => ApiError::Decode {
+                status,
+                reason: text(reason),
+                attempts,
+            },
+            ApiError::Build(why) => ApiError::Build(text(why)),
+            other => other,
         }
     }
 }

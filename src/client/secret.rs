@@ -34,6 +34,21 @@ impl ApiKey {
         hasher.finish()
     }
 
+    /// SHA-256 of the key: identifies its caller in hashed records (never the key itself).
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.expose_secret().as_bytes()).into()
+    }
+
+    /// `text` with every occurrence of the raw key replaced by `[redacted]`.
+    pub fn redact_in(&self, text: &str) -> String {
+        let raw = self.0.expose_secret();
+        if raw.is_empty() || !text.contains(raw) {
+            return text.to_owned();
+        }
+        text.replace(raw, super::redact::REDACTED)
+    }
+
     /// True when `text` contains the raw key (used by tests and redaction checks).
     pub fn appears_in(&self, text: &str) -> bool {
         let raw = self.0.expose_secret();

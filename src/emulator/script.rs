@@ -365,7 +365,8 @@ impl Flavor {
                     title: format!("Input needed for {agent_name}"),
                     description: None,
                     questions: vec![json!({
-                        "question": "How should I continue?",
+                        // Quotes the Assignment's name: question texts carry user-written text.
+                        "question": format!("How should I continue with {agent_name}?"),
                         "header": "Next step",
                         "options": [
                             {"label": "Use the defaults", "description": "Continue with the standard settings"},

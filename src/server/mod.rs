@@ -11,6 +11,7 @@ pub mod schema;
 pub mod scope;
 pub mod search;
 pub mod team;
+pub mod untrusted;
 
 use crate::catalog::{Catalog, Selection, SelectionError, ToolEntry, filter::Enabled, mapping};
 use crate::client::{ApiKey, DuvoClient};
@@ -84,6 +85,8 @@ pub struct ServerState {
     pub teams: TeamResolver,
     options: ServerOptions,
     local_files: crate::workflows::local::LocalFiles,
+    /// Jobs recent `runAssignment` calls started (a repeated identical call gets the same Job).
+    pub started_jobs: crate::workflows::started::StartedJobs,
 }
 
 impl ServerState {
@@ -107,6 +110,7 @@ impl ServerState {
             teams: TeamResolver::new(options.team_id.clone()),
             options,
             local_files: crate::workflows::local::LocalFiles::disabled(),
+            started_jobs: crate::workflows::started::StartedJobs::default(),
         })
     }
 

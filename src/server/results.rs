@@ -13,13 +13,16 @@ pub const MAX_RESULT_BYTES: usize = 60_000;
 const UNTRUSTED: &[&str] = &[
     "getAgentMemoryFile",
     "getCase",
+    "getRun",
     "getClarityArtifactChatMessages",
     "getFileContent",
     "getSkillFileContent",
     "listCaseRunRecentMessages",
+    "listCaseRuns",
     "listCases",
     "listPulseDashboardMessages",
     "listRunMessages",
+    "listRuns",
     "searchCases",
 ];
 
@@ -359,11 +362,10 @@ fn not_found_advice(entry: &ToolEntry, args: &JsonObject) -> String {
     }
 }
 
-/// Wraps text that came from Duvo Jobs, Cases or files, so the model treats it as data.
+/// Wraps text that came from Duvo Jobs, Cases or files, so the model treats it as data; every
+/// look-alike of the fence's tags inside it is defused (see [`super::untrusted`]).
 pub fn fence(text: &str) -> String {
-    // Neutralise a closing marker smuggled into the data.
-    let safe = text.replace("</untrusted-duvo-data>", "</untrusted-duvo-data_>");
-    format!("<untrusted-duvo-data>\n{safe}\n</untrusted-duvo-data>")
+    super::untrusted::fence(text)
 }
 
 #[cfg(test)]

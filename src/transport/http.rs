@@ -9,7 +9,7 @@
 //! by [`super::accept`] (TCP_NODELAY, header-read time-out, connection cap).
 
 use crate::catalog::Catalog;
-use crate::client::{ApiKey, ClientConfig, DuvoClient};
+use crate::client::{ApiKey, ClientConfig, DuvoClient, redact};
 use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_base_url};
 use crate::conformance::FixtureServer;
 use crate::emulator;
@@ -345,12 +345,17 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
                  leave DUVO_TEAM_ID unset to resolve each caller's own team"
             );
         }
-        let upstream = format!("Duvo at {base}");
+        let upstream = format!("Duvo at {}", redact::display_url(&base));
         (ClientConfig::new(base, None), team, upstream)
     } else {
         let c = args.connection.resolve()?;
-        let upstream = format!("Duvo at {}", c.client.base_url);
+        let upstream = format!("Duvo at {}", redact::display_url(&c.client.base_url));
         (c.client, c.team_id, upstream)
+    };
+    // The inbound token never goes upstream, but mask it in upstream strings all the same.
+    let client_config = match args.auth_token.as_ref() {
+        Some(t) => client_config.with_secret(&t.0),
+        None => client_config,
     };
     let client = DuvoClient::new(client_config)?;
     let options = ServerOptions {

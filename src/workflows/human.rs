@@ -83,7 +83,9 @@ pub fn open_state(sealed: &str) -> Result<ResumeState, ErrorData> {
         })
 }
 
-/// The exact tool call that answers `request` (for clients that cannot ask their user).
+/// The tool call that answers `request` (for clients that cannot ask their user), for text
+/// outside the untrusted-data fence: the question texts (written by the Job) are not repeated;
+/// the answers are keyed by the texts in `pending_human_request.questions`.
 pub fn answer_call(run_id: &str, request: &Value) -> String {
     let request_id = request["id"].as_str().unwrap_or("");
     if request["type"] == "approval" {
@@ -91,20 +93,32 @@ pub fn answer_call(run_id: &str, request: &Value) -> String {
             "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"approved\": true}} (or false to deny)"
         )
     } else {
-        let answers: Map<String, Value> = request["questions"]
-            .as_array()
-            .map(|qs| {
-                qs.iter()
-                    .filter_map(|q| q["question"].as_str())
-                    .map(|q| (q.to_owned(), Value::String("<answer>".into())))
-                    .collect()
-            })
-            .unwrap_or_default();
         format!(
-            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {}}} (keys are the question texts; several choices comma-separated)",
-            Value::Object(answers)
+            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {{\"<question text>\": \"<answer>\"}}}} (one key per question of pending_human_request.questions, its exact text; several choices comma-separated)"
         )
     }
+}
+
+/// The exact call that answers `request`, question texts included as the `answers` keys: for
+/// structured content and fenced data only.
+pub fn answer_call_in_full(run_id: &str, request: &Value) -> String {
+    if request["type"] == "approval" {
+        return answer_call(run_id, request);
+    }
+    let request_id = request["id"].as_str().unwrap_or("");
+    let answers: Map<String, Value> = request["questions"]
+        .as_array()
+        .map(|qs| {
+            qs.iter()
+                .filter_map(|q| q["question"].as_str())
+                .map(|q| (q.to_owned(), Value::String("<answer>".into())))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {}}} (keys are the question texts; several choices comma-separated)",
+        Value::Object(answers)
+    )
 }
 
 /// Asks the user about `request` in the way the client supports.

@@ -13,6 +13,7 @@ pub mod runs;
 pub mod shape;
 pub mod skill_folder;
 pub mod skills;
+pub mod started;
 
 use crate::client::ApiKey;
 use crate::server::DuvoServer;
