@@ -2,11 +2,10 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use duvo_mcp::catalog::Catalog;
 use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
 use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs, parse_base_url};
 use duvo_mcp::server::{DuvoServer, ServerOptions, ServerState};
-use duvo_mcp::{cli_tools, emulator, transport};
+use duvo_mcp::{emulator, tools_command, transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -126,20 +125,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             markdown,
             filter,
         } => {
-            let catalog = Catalog::embedded()?;
+            let catalog = duvo_mcp::workflows::full_catalog()?;
             let selection = filter.selection()?;
             let enabled = catalog.select(&selection)?;
             let ro = selection.read_only;
             let text = if json {
-                cli_tools::json(&enabled, ro)?
+                tools_command::json(&enabled, ro)?
             } else if stats {
-                cli_tools::stats(&catalog, &enabled, ro)?
+                tools_command::stats(&catalog, &enabled, ro)?
             } else if markdown {
-                cli_tools::markdown(&enabled, ro)
+                tools_command::markdown(&enabled, ro)
             } else {
-                cli_tools::table(&enabled, ro)
+                tools_command::table(&enabled, ro)
             };
-            cli_tools::write_stdout(&text)
+            tools_command::write_stdout(&text)
         }
     }
 }
@@ -150,9 +149,9 @@ async fn serve_stdio(
     local: LocalArgs,
 ) -> anyhow::Result<()> {
     // Local files only on stdio (the server runs as the user), below the allowed directories.
-    let local_files =
-        duvo_mcp::workflows::local::LocalFiles::stdio(&local.dirs()).map_err(anyhow::Error::msg)?;
-    let catalog = Arc::new(Catalog::embedded()?);
+    let local_files = duvo_mcp::workflows::allowed_dirs::LocalFiles::stdio(&local.dirs())
+        .map_err(anyhow::Error::msg)?;
+    let catalog = Arc::new(duvo_mcp::workflows::full_catalog()?);
     let selection = filter.selection()?;
     catalog.select(&selection)?;
     let mut _demo = None;

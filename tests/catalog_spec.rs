@@ -1745,7 +1745,7 @@ fn extension_entries_map_onto_the_intended_requests() {
                 (files[0].field.as_str(), files[0].file_name.as_str()),
                 ("file", "data.csv")
             );
-            assert_eq!(files[0].data, b"a,b\n");
+            assert_eq!(&files[0].data[..], b"a,b\n");
         }
         other => panic!("uploadSandboxFile: expected multipart, got {other:?}"),
     }
@@ -1826,8 +1826,8 @@ fn extension_entries_map_onto_the_intended_requests() {
 /// The default tool list, as a client receives it, must leave the model room to work.
 #[test]
 fn default_tools_fit_the_context_budget() {
-    use duvo_mcp::catalog::{Catalog, Selection};
-    let catalog = Catalog::embedded().expect("the embedded catalog loads");
+    use duvo_mcp::catalog::Selection;
+    let catalog = duvo_mcp::workflows::full_catalog().expect("the embedded catalog loads");
     let enabled = catalog
         .select(&Selection::default())
         .expect("the default selection");

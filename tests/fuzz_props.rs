@@ -14,7 +14,7 @@ mod http_support;
 
 use duvo_mcp::catalog::{Catalog, Segment, ToolEntry, mapping};
 use duvo_mcp::client::{ApiBody, ApiResponse, RequestBody};
-use duvo_mcp::server::results;
+use duvo_mcp::render::results;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -329,7 +329,7 @@ fn every_entry_validates_and_maps_arbitrary_arguments_without_panicking() {
 
 #[test]
 fn no_team_and_deeply_nested_arguments_are_refused_cleanly() {
-    for entry in CATALOG.entries().iter().filter(|e| e.workflow.is_none()) {
+    for entry in CATALOG.entries().iter().filter(|e| e.is_rest()) {
         let mut args = JsonObject::new();
         for (name, required) in entry.argument_names() {
             if required {
@@ -436,7 +436,7 @@ proptest! {
         };
         let args: JsonObject = json!({"run_id": UUID, "skill_id": UUID, "path": "SKILL.md"})
             .as_object().cloned().unwrap_or_default();
-        let r = results::shape(entry, &args, ApiResponse { status: 200, body });
+        let r = results::success(entry, &args, ApiResponse { status: 200, body });
         prop_assert!(r.structured_content.as_ref().is_some_and(Value::is_object));
         prop_assert!(!r.content.is_empty());
         let text = r.content[0].as_text().map(|t| t.text.len()).unwrap_or(0);

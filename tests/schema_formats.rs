@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use duvo_mcp::server::schema::STANDARD_FORMATS;
+use duvo_mcp::render::schema::STANDARD_FORMATS;
 use serde_json::Value;
 
 /// Every `format` keyword in `schema` that JSON Schema 2020-12 does not define, with its path.

@@ -1,7 +1,7 @@
 //! Context cost: bytes of the `tools/list` answer per toolset, for the default list and for all.
 
-use duvo_mcp::catalog::{Catalog, Selection};
-use duvo_mcp::cli_tools;
+use duvo_mcp::catalog::Selection;
+use duvo_mcp::tools_command;
 use serde_json::json;
 
 /// One selection and its `tools/list` size.
@@ -16,7 +16,7 @@ pub struct Row {
 
 /// Sizes for `default`, `all` and each toolset alone (as `--toolsets NAME` would list).
 pub fn measure() -> anyhow::Result<Vec<Row>> {
-    let catalog = Catalog::embedded()?;
+    let catalog = duvo_mcp::workflows::full_catalog()?;
     let names = ["default", "all"]
         .into_iter()
         .map(str::to_owned)
@@ -28,7 +28,7 @@ pub fn measure() -> anyhow::Result<Vec<Row>> {
             ..Selection::default()
         };
         let enabled = catalog.select(&selection)?;
-        let listed = cli_tools::listed(&enabled, false);
+        let listed = tools_command::listed(&enabled, false);
         let tools: Vec<_> = listed.iter().map(|(_, t)| t).collect();
         let bytes = serde_json::to_vec(&json!({ "tools": tools }))?.len();
         rows.push(Row {

@@ -9,7 +9,7 @@
 #![no_main]
 
 use duvo_mcp::catalog::{Catalog, Segment, mapping};
-use duvo_mcp::server::results;
+use duvo_mcp::render::results;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;

@@ -7,7 +7,7 @@
 //! id gets exactly one response with that id, and the session answers within a bound.
 #![no_main]
 
-use duvo_mcp::catalog::{Catalog, Selection};
+use duvo_mcp::catalog::Selection;
 use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
 use duvo_mcp::emulator::{self, EmulatorConfig, RunningEmulator};
 use duvo_mcp::server::{DuvoServer, ServerOptions, ServerState};
@@ -48,7 +48,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         let base = url::Url::parse(emu.base_url()).unwrap_or_else(|e| panic!("url: {e}"));
         let client = DuvoClient::new(ClientConfig::new(base, Some(ApiKey::new(emu.demo_key()))))
             .unwrap_or_else(|e| panic!("client: {e}"));
-        let catalog = Arc::new(Catalog::embedded().unwrap_or_else(|e| panic!("catalog: {e}")));
+        let catalog = Arc::new(duvo_mcp::workflows::full_catalog().unwrap_or_else(|e| panic!("catalog: {e}")));
         let options = ServerOptions {
             team_id: Some(emulator::DEMO_TEAM_ID.to_owned()),
             passthrough_auth: false,

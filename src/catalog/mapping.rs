@@ -56,6 +56,17 @@ pub fn map_validated(
     args: &JsonObject,
     team_id: Option<&str>,
 ) -> Result<ApiRequest, ArgumentError> {
+    map_with_file(entry, args, team_id, None)
+}
+
+/// Like [`map_validated`]; for a multipart entry, `file` (when given) is the file part's bytes,
+/// used as they are instead of decoding a `content_base64` argument.
+pub fn map_with_file(
+    entry: &ToolEntry,
+    args: &JsonObject,
+    team_id: Option<&str>,
+    file: Option<bytes::Bytes>,
+) -> Result<ApiRequest, ArgumentError> {
     let invalid = |problem: String| ArgumentError::Invalid {
         tool: entry.name().to_owned(),
         problems: vec![problem],
@@ -120,7 +131,7 @@ pub fn map_validated(
         }
     }
     let body = match &entry.multipart {
-        Some(spec) => multipart_body(spec, body).map_err(invalid)?,
+        Some(spec) => multipart_body(spec, body, file).map_err(invalid)?,
         None if entry.method.has_body() && (!body.is_empty() || entry.empty_body) => {
             RequestBody::Json(Value::Object(body))
         }
@@ -135,24 +146,32 @@ pub fn map_validated(
     })
 }
 
-/// Builds a multipart body: `file_name` + `content_base64` → the file part, text fields → text parts.
+/// Builds a multipart body: `file_name` + `content_base64` (or the bytes in `file`) → the file
+/// part, text fields → text parts.
 fn multipart_body(
     spec: &super::Multipart,
     mut args: serde_json::Map<String, Value>,
+    file: Option<bytes::Bytes>,
 ) -> Result<RequestBody, String> {
     use base64::Engine;
     let file_name = match args.remove("file_name") {
         Some(Value::String(s)) if !s.trim().is_empty() => s,
         _ => return Err("file_name: is required (the file's name, e.g. report.csv)".into()),
     };
-    let encoded = match args.remove("content_base64") {
-        Some(Value::String(s)) => s,
+    let data = match (args.remove("content_base64"), file) {
+        (None, Some(bytes)) => bytes,
+        (Some(Value::String(encoded)), None) => {
+            let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact.as_bytes())
+                .map(bytes::Bytes::from)
+                .map_err(|e| format!("content_base64: not valid base64 ({e})"))?
+        }
+        (Some(_), Some(_)) => {
+            return Err("content_base64: not accepted with attached file bytes".into());
+        }
         _ => return Err("content_base64: is required (the file's bytes, base64-encoded)".into()),
     };
-    let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| format!("content_base64: not valid base64 ({e})"))?;
     let mut fields = Vec::new();
     for name in &spec.text_fields {
         if let Some(v) = args.remove(name.as_str()) {
@@ -201,10 +220,14 @@ pub fn content_type_for(file_name: &str) -> &'static str {
 
 /// Checks `args` against the entry's JSON Schema; every problem is reported, each naming its field.
 pub fn validate(entry: &ToolEntry, args: &JsonObject) -> Result<(), ArgumentError> {
-    let instance = Value::Object(args.clone());
+    validate_value(entry, &Value::Object(args.clone()))
+}
+
+/// Like [`validate`], on arguments already held as a JSON value (nothing is cloned).
+pub fn validate_value(entry: &ToolEntry, instance: &Value) -> Result<(), ArgumentError> {
     let mut problems: Vec<String> = entry
         .validator
-        .iter_errors(&instance)
+        .iter_errors(instance)
         .map(|e| {
             let at = e.instance_path().to_string();
             let field = at.trim_start_matches('/').replace('/', ".");

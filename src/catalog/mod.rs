@@ -1,7 +1,8 @@
-//! The tool catalog: `tools/<toolset>.json`, embedded at build time, one entry per Duvo operation.
+//! The tool catalog: `tools/<toolset>.json`, embedded at build time, one entry per Duvo operation,
+//! plus the composite tools registered into it at start (it knows they exist, not their code).
 
 pub mod filter;
-pub mod hints;
+pub mod id_sources;
 pub mod mapping;
 
 pub use filter::{Selection, SelectionError};
@@ -177,14 +178,26 @@ pub enum Segment {
     },
 }
 
+/// What kind of tool an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// One Duvo REST operation (`tools/*.json`), performed through the gateway.
+    Rest,
+    /// A composite tool registered at start ([`Catalog::add_composite`]); its code lives with
+    /// its definition outside the catalog, which only knows that it exists.
+    Composite,
+}
+
 /// One tool: its MCP definition and how it maps onto the REST call.
 #[derive(Debug)]
 pub struct ToolEntry {
     /// The toolset it belongs to.
     pub toolset: String,
-    /// HTTP method.
+    /// REST entry or composite tool.
+    pub kind: EntryKind,
+    /// HTTP method (REST entries; `POST` for composites).
     pub method: Method,
-    /// The REST path template as written in the spec.
+    /// The REST path template as written in the spec (empty for composites).
     pub path: String,
     /// The template, parsed.
     pub segments: Vec<Segment>,
@@ -196,8 +209,6 @@ pub struct ToolEntry {
     pub empty_body: bool,
     /// The MCP tool definition (name, title, description, schema, annotations).
     pub tool: Tool,
-    /// Set for composite workflows (`src/workflows/`), which run Rust code instead of one call.
-    pub workflow: Option<crate::workflows::WorkflowId>,
     validator: jsonschema::Validator,
 }
 
@@ -205,6 +216,29 @@ impl ToolEntry {
     /// The tool's name (the operationId).
     pub fn name(&self) -> &str {
         &self.tool.name
+    }
+
+    /// True for a REST entry (one Duvo operation).
+    pub fn is_rest(&self) -> bool {
+        self.kind == EntryKind::Rest
+    }
+
+    /// True for a composite tool (registered at start, run by its own handler).
+    pub fn is_composite(&self) -> bool {
+        self.kind == EntryKind::Composite
+    }
+
+    /// True when the path has a `{teamId}` segment.
+    pub fn has_team_segment(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Param { name, .. } if name == "teamId"))
+    }
+
+    /// True when a call with `args` needs the team resolved (a `{teamId}` segment and no
+    /// `team_id` argument).
+    pub fn needs_team(&self, args: &JsonObject) -> bool {
+        self.has_team_segment() && !args.contains_key("team_id")
     }
 
     /// True when the annotations say the tool only reads.
@@ -251,47 +285,44 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads the embedded catalog.
+    /// Loads the embedded REST catalog (`tools/*.json`). Composite tools are added by the
+    /// composition root (`workflows::register`).
     pub fn embedded() -> Result<Self, CatalogError> {
-        let mut catalog = Self::from_sources(TOOLSET_FILES)?;
-        for def in crate::workflows::definitions() {
-            catalog.add_workflow(def)?;
-        }
-        Ok(catalog)
+        Self::from_sources(TOOLSET_FILES)
     }
 
-    /// Adds a composite workflow tool; one with the name of a REST entry replaces it in the
+    /// Adds a composite tool to `toolset`; one with the name of a REST entry replaces it in the
     /// listing, and the REST entry stays reachable through [`Catalog::rest`].
-    pub fn add_workflow(&mut self, def: crate::workflows::WorkflowDef) -> Result<(), CatalogError> {
+    pub fn add_composite(&mut self, toolset: &str, tool: Tool) -> Result<(), CatalogError> {
         let invalid = |reason: String| CatalogError::Invalid {
-            file: format!("workflow {}", def.tool.name),
+            file: format!("composite tool {}", tool.name),
             reason,
         };
-        let schema = serde_json::Value::Object((*def.tool.input_schema).clone());
+        let schema = serde_json::Value::Object((*tool.input_schema).clone());
         let validator = jsonschema::draft202012::options()
             .should_validate_formats(true)
             .build(&schema)
             .map_err(|e| invalid(format!("invalid inputSchema: {e}")))?;
-        let name = def.tool.name.to_string();
+        let name = tool.name.to_string();
         let set = self
             .toolsets
             .iter_mut()
-            .find(|t| t.name == def.toolset)
-            .ok_or_else(|| invalid(format!("unknown toolset {}", def.toolset)))?;
+            .find(|t| t.name == toolset)
+            .ok_or_else(|| invalid(format!("unknown toolset {toolset}")))?;
         if !set.tools.contains(&name) {
             set.tools.push(name.clone());
             set.tools.sort();
         }
         let entry = Arc::new(ToolEntry {
-            toolset: def.toolset.to_owned(),
+            toolset: toolset.to_owned(),
+            kind: EntryKind::Composite,
             method: Method::Post,
             path: String::new(),
             segments: Vec::new(),
             query: Vec::new(),
             multipart: None,
             empty_body: false,
-            tool: def.tool,
-            workflow: Some(def.id),
+            tool,
             validator,
         });
         match self.by_name.get(&name) {
@@ -313,11 +344,11 @@ impl Catalog {
         Ok(())
     }
 
-    /// The REST entry called `name`, even when a workflow of that name replaces it in listings.
+    /// The REST entry called `name`, even when a composite of that name replaces it in listings.
     pub fn rest(&self, name: &str) -> Option<&Arc<ToolEntry>> {
         self.shadowed
             .get(name)
-            .or_else(|| self.get(name).filter(|e| e.workflow.is_none()))
+            .or_else(|| self.get(name).filter(|e| e.is_rest()))
     }
 
     /// Loads a catalog from `(file name, JSON text)` pairs.
@@ -399,6 +430,7 @@ fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
         .with_annotations(annotations);
     Ok(ToolEntry {
         toolset: toolset.to_owned(),
+        kind: EntryKind::Rest,
         method: e.method,
         path: e.path,
         segments,
@@ -406,7 +438,6 @@ fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
         multipart: e.multipart,
         empty_body: e.empty_body,
         tool,
-        workflow: None,
         validator,
     })
 }

@@ -64,6 +64,53 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// True when a retry with the same `Idempotency-Key` may succeed: a timeout, an unreachable
+    /// API or an unreadable answer (a cut-off answer may hide a committed write, so it is resent
+    /// with the same key), 429, 5xx, or a 409 saying the same key is still in flight. The one
+    /// place this is decided.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Unreachable { .. } | Self::Decode { .. } => true,
+            Self::Status { status, .. } => {
+                matches!(status, 429 | 500..=599) || self.is_key_in_flight()
+            }
+            Self::Build(_) | Self::NoApiKey => false,
+        }
+    }
+
+    /// True for Duvo's 409 `idempotency_key_in_use`: an earlier request with the same key is
+    /// still being processed (its answer will be replayed).
+    pub fn is_key_in_flight(&self) -> bool {
+        matches!(self, Self::Status { status: 409, code, .. } if code == "idempotency_key_in_use")
+    }
+
+    /// Duvo's error code (the envelope's `error`), when it answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Status { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// Duvo's error message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Status { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How many HTTP attempts the client made, when any was made.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Self::Status { attempts, .. }
+            | Self::Timeout { attempts }
+            | Self::Unreachable { attempts, .. }
+            | Self::Decode { attempts, .. } => Some(*attempts),
+            Self::Build(_) | Self::NoApiKey => None,
+        }
+    }
+
     /// The HTTP status, when Duvo answered.
     pub fn status(&self) -> Option<u16> {
         match self {

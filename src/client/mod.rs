@@ -174,6 +174,10 @@ impl DuvoClient {
                         ms = started.elapsed().as_millis() as u64,
                         "duvo request"
                     );
+                    // The tool call's span (if any) shows the latest request's attempts and status.
+                    tracing::Span::current()
+                        .record("attempts", attempt)
+                        .record("upstream_status", status);
                     if resp.status().is_success() {
                         // A body cut off or garbled is retried like a broken connection (same key).
                         let err = match request::read_success(resp, attempt).await {
@@ -194,10 +198,7 @@ impl DuvoClient {
                         }
                     } else {
                         let err = self.scrub(request::read_error(resp, attempt).await, key);
-                        let ApiError::Status {
-                            retry_after, code, ..
-                        } = &err
-                        else {
+                        let ApiError::Status { retry_after, .. } = &err else {
                             return Err(err);
                         };
                         if status == 429 {
@@ -208,7 +209,7 @@ impl DuvoClient {
                         }
                         // The same key is still being processed (an earlier attempt timed out
                         // here but runs on there): wait and ask again; the answer will be replayed.
-                        let in_flight = status == 409 && code == "idempotency_key_in_use";
+                        let in_flight = err.is_key_in_flight();
                         let delay = if in_flight {
                             policy.delay_for_transport(attempt, idempotency_key.is_some())
                         } else {
@@ -221,6 +222,7 @@ impl DuvoClient {
                     }
                 }
                 Err(e) => {
+                    tracing::Span::current().record("attempts", attempt);
                     let err = self.scrub(self.transport_error(e, attempt), key);
                     match policy.delay_for_transport(attempt, retryable) {
                         Some(delay) => {

@@ -60,7 +60,8 @@ impl Method {
     }
 }
 
-/// One file in a multipart body (kept as bytes so a retry can rebuild the form).
+/// One file in a multipart body. The bytes are shared (`Bytes`), so rebuilding the form on a
+/// retry copies nothing.
 #[derive(Clone, Debug)]
 pub struct FilePart {
     /// Form field name.
@@ -70,7 +71,7 @@ pub struct FilePart {
     /// MIME type of the content.
     pub content_type: String,
     /// The bytes.
-    pub data: Vec<u8>,
+    pub data: bytes::Bytes,
 }
 
 /// A request body.
@@ -105,10 +106,14 @@ impl RequestBody {
                     form = form.text(k.clone(), v.clone());
                 }
                 for f in files {
-                    let part = reqwest::multipart::Part::bytes(f.data.clone())
-                        .file_name(f.file_name.clone())
-                        .mime_str(&f.content_type)
-                        .map_err(|e| ApiError::Build(format!("bad content type: {e}")))?;
+                    // A reference-counted clone: the bytes are not copied per attempt.
+                    let part = reqwest::multipart::Part::stream_with_length(
+                        reqwest::Body::from(f.data.clone()),
+                        f.data.len() as u64,
+                    )
+                    .file_name(f.file_name.clone())
+                    .mime_str(&f.content_type)
+                    .map_err(|e| ApiError::Build(format!("bad content type: {e}")))?;
                     form = form.part(f.field.clone(), part);
                 }
                 builder.multipart(form)

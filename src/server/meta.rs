@@ -1,6 +1,6 @@
 //! The two always-listed tools: `searchTools` (find any tool) and `callTool` (run it).
 
-use super::schema::inline_schema;
+use crate::render::schema::inline_schema;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::Deserialize;

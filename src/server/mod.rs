@@ -1,20 +1,21 @@
 //! The MCP server: a hand-written `ServerHandler` over the catalog.
 //!
-//! Per call: handler → catalog entry → argument mapping → shared client → result shaping.
+//! Per call: handler → catalog entry → gateway (validate, team, map, shared client) → typed
+//! outcome → rendered once here (`crate::render`). Composite tools run their handler
+//! (`crate::workflows`), which uses the same gateway.
 
 pub mod malformed;
 pub mod meta;
 pub mod prompts;
 pub mod resources;
-pub mod results;
-pub mod schema;
 pub mod scope;
 pub mod search;
-pub mod team;
-pub mod untrusted;
 
 use crate::catalog::{Catalog, Selection, SelectionError, ToolEntry, filter::Enabled, mapping};
-use crate::client::{ApiKey, DuvoClient};
+use crate::client::DuvoClient;
+use crate::gateway::{CallOptions, Gateway};
+use crate::render::results;
+use crate::workflows::Services;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
     Implementation, JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
@@ -26,7 +27,6 @@ use scope::RequestScope;
 use search::SearchIndex;
 use serde_json::json;
 use std::sync::Arc;
-use team::TeamResolver;
 
 /// Short guide for the model, sent as the server's `instructions`.
 pub const INSTRUCTIONS: &str = "Duvo runs AI Assignments (API: agents) as Jobs (API: runs). \
@@ -46,29 +46,6 @@ pub struct ServerOptions {
     pub passthrough_auth: bool,
 }
 
-/// A failed REST call made by a workflow: the tool error to show, and what Duvo answered.
-#[derive(Debug)]
-pub struct RestFailure {
-    /// Duvo's HTTP status, when it answered.
-    pub status: Option<u16>,
-    /// A retry with the same `Idempotency-Key` may succeed (timeout, unreachable, 429, 5xx, or a
-    /// 409 saying the same key is still in flight).
-    pub transient: bool,
-    /// The tool error, explained.
-    pub result: CallToolResult,
-}
-
-impl RestFailure {
-    /// A failure found before anything was sent (arguments, team, key).
-    pub fn local(result: CallToolResult) -> Self {
-        Self {
-            status: None,
-            transient: false,
-            result,
-        }
-    }
-}
-
 /// Everything the handler needs; shared by every session of the process.
 #[derive(Debug)]
 pub struct ServerState {
@@ -79,18 +56,14 @@ pub struct ServerState {
     pub allowed: Enabled,
     selection: Selection,
     search: SearchIndex,
-    /// The one Duvo client.
-    pub client: DuvoClient,
-    /// The team behind `{teamId}`.
-    pub teams: TeamResolver,
     options: ServerOptions,
-    local_files: crate::workflows::local::LocalFiles,
-    /// Jobs recent `runAssignment` calls started (a repeated identical call gets the same Job).
-    pub started_jobs: crate::workflows::started::StartedJobs,
+    /// Gateway, local files and started Jobs, for REST and composite tools alike.
+    services: Services,
 }
 
 impl ServerState {
-    /// Builds the state: applies the selection (unknown names are errors) and indexes the catalog.
+    /// Builds the state: applies the selection (unknown names are errors), indexes the catalog
+    /// and puts a gateway over it and `client`.
     pub fn new(
         catalog: Arc<Catalog>,
         selection: Selection,
@@ -100,30 +73,41 @@ impl ServerState {
         let listed = catalog.select(&selection)?;
         let allowed = catalog.allowed(&selection)?;
         let search = SearchIndex::new(allowed.entries());
+        let gateway = Arc::new(Gateway::new(
+            catalog.clone(),
+            client,
+            options.team_id.clone(),
+            options.passthrough_auth,
+        ));
         Ok(Self {
             catalog,
             listed,
             allowed,
             selection,
             search,
-            client,
-            teams: TeamResolver::new(options.team_id.clone()),
             options,
-            local_files: crate::workflows::local::LocalFiles::disabled(),
-            started_jobs: crate::workflows::started::StartedJobs::default(),
+            services: Services::new(gateway),
         })
     }
 
     /// Lets workflows read and write local files below the given directories (stdio only;
     /// without this call local paths are refused).
-    pub fn with_local_files(mut self, local_files: crate::workflows::local::LocalFiles) -> Self {
-        self.local_files = local_files;
+    pub fn with_local_files(
+        mut self,
+        local_files: crate::workflows::allowed_dirs::LocalFiles,
+    ) -> Self {
+        self.services.local_files = local_files;
         self
     }
 
     /// Which local paths workflows may touch.
-    pub fn local_files(&self) -> &crate::workflows::local::LocalFiles {
-        &self.local_files
+    pub fn local_files(&self) -> &crate::workflows::allowed_dirs::LocalFiles {
+        &self.services.local_files
+    }
+
+    /// The gateway every Duvo operation goes through.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.services.gateway
     }
 
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
@@ -204,140 +188,8 @@ impl DuvoServer {
             .unwrap_or(&self.state.allowed)
     }
 
-    /// Runs one REST catalog tool: validate, map, send, shape. Never fails at the protocol level.
-    pub async fn run_entry(
-        &self,
-        entry: &ToolEntry,
-        args: JsonObject,
-        key: Option<&ApiKey>,
-    ) -> CallToolResult {
-        match self.execute_rest(entry, &args, key).await {
-            Ok(resp) => results::shape(entry, &args, resp),
-            Err(failure) => failure,
-        }
-    }
-
-    /// Runs one REST catalog tool and returns Duvo's answer, or the tool error to show.
-    pub async fn execute_rest(
-        &self,
-        entry: &ToolEntry,
-        args: &JsonObject,
-        key: Option<&ApiKey>,
-    ) -> Result<crate::client::ApiResponse, CallToolResult> {
-        self.execute_rest_keyed(entry, args, key, None)
-            .await
-            .map_err(|f| f.result)
-    }
-
-    /// Like [`Self::execute_rest`], with a caller-chosen `Idempotency-Key` (kept across the
-    /// client's retries) and the HTTP status of a failure.
-    pub async fn execute_rest_keyed(
-        &self,
-        entry: &ToolEntry,
-        args: &JsonObject,
-        key: Option<&ApiKey>,
-        idempotency_key: Option<String>,
-    ) -> Result<crate::client::ApiResponse, RestFailure> {
-        if self.state.options.passthrough_auth && key.is_none() {
-            return Err(RestFailure::local(CallToolResult::error(vec![
-                ContentBlock::text(
-                    "No Duvo API key: this server expects each request to carry Authorization: Bearer dv_… (passthrough mode).",
-                ),
-            ])));
-        }
-        if let Err(e) = mapping::validate(entry, args) {
-            return Err(RestFailure::local(results::invalid_arguments(entry, &e)));
-        }
-        let needs_team = entry.path.contains("{teamId}") && !args.contains_key("team_id");
-        let team = if needs_team {
-            match self.state.teams.team_for(&self.state.client, key).await {
-                Ok(t) => Some(t),
-                Err(msg) => {
-                    return Err(RestFailure::local(results::invalid_arguments(
-                        entry,
-                        &mapping::ArgumentError::NoTeam(msg),
-                    )));
-                }
-            }
-        } else {
-            None
-        };
-        let mut req = mapping::map_validated(entry, args, team.as_deref())
-            .map_err(|e| RestFailure::local(results::invalid_arguments(entry, &e)))?;
-        req.idempotency_key = idempotency_key;
-        let outcome = match key {
-            Some(k) => self.state.client.send_as(k, &req).await,
-            None => self.state.client.send(&req).await,
-        };
-        outcome.map_err(|err| {
-            tracing::debug!(tool = entry.name(), error = %err, "tool call failed");
-            RestFailure {
-                status: err.status(),
-                transient: match &err {
-                    // A cut-off answer may hide a committed write: safe to resend with the same key.
-                    crate::client::ApiError::Timeout { .. }
-                    | crate::client::ApiError::Unreachable { .. }
-                    | crate::client::ApiError::Decode { .. } => true,
-                    crate::client::ApiError::Status { status, code, .. } => {
-                        matches!(status, 429 | 500..=599)
-                            || (*status == 409 && code == "idempotency_key_in_use")
-                    }
-                    _ => false,
-                },
-                result: results::api_failure(entry, args, &err),
-            }
-        })
-    }
-
-    /// Calls the REST operation `name` (bypassing workflows) with an optional `Idempotency-Key`;
-    /// Duvo's full answer (status, JSON or bytes), or the failure.
-    pub async fn call_rest_keyed(
-        &self,
-        name: &str,
-        args: serde_json::Value,
-        key: Option<&ApiKey>,
-        idempotency_key: Option<String>,
-    ) -> Result<crate::client::ApiResponse, RestFailure> {
-        let Some(entry) = self.state.catalog.rest(name).cloned() else {
-            return Err(RestFailure::local(CallToolResult::error(vec![
-                ContentBlock::text(format!("internal: no REST operation {name}")),
-            ])));
-        };
-        let args = match args {
-            serde_json::Value::Object(map) => map,
-            _ => JsonObject::new(),
-        };
-        self.execute_rest_keyed(&entry, &args, key, idempotency_key)
-            .await
-    }
-
-    /// Calls the REST operation `name` (bypassing workflows) and returns its JSON body.
-    pub async fn call_rest(
-        &self,
-        name: &str,
-        args: serde_json::Value,
-        key: Option<&ApiKey>,
-    ) -> Result<serde_json::Value, CallToolResult> {
-        let Some(entry) = self.state.catalog.rest(name).cloned() else {
-            return Err(CallToolResult::error(vec![ContentBlock::text(format!(
-                "internal: no REST operation {name}"
-            ))]));
-        };
-        let args = match args {
-            serde_json::Value::Object(map) => map,
-            _ => JsonObject::new(),
-        };
-        let resp = self.execute_rest(&entry, &args, key).await?;
-        Ok(match resp.body {
-            crate::client::ApiBody::Json(v) => v,
-            crate::client::ApiBody::Bytes { content_type, data } => json!({
-                "content_type": content_type,
-                "size_bytes": data.len(),
-            }),
-        })
-    }
-
-    /// Runs any allowed entry: a workflow, or one REST call.
+    /// Runs any allowed entry: a composite tool's handler, or one REST operation through the
+    /// gateway; the outcome is rendered here.
     async fn dispatch(
         &self,
         entry: &Arc<ToolEntry>,
@@ -346,24 +198,34 @@ impl DuvoServer {
         cx: &RequestContext<RoleServer>,
         request: &CallToolRequestParams,
     ) -> Result<CallToolResponse, ErrorData> {
-        match entry.workflow {
-            Some(id) => {
-                if let Err(e) = mapping::validate(entry, &args) {
-                    return Ok(results::invalid_arguments(entry, &e).into());
-                }
-                let call = crate::workflows::Call {
-                    server: self,
-                    key: scope.key.as_ref(),
-                    cx,
-                    request_state: request.request_state.as_deref(),
-                    input_responses: request.input_responses.as_ref(),
-                };
-                crate::workflows::run(id, &call, args).await
+        if entry.is_composite() {
+            if let Err(e) = mapping::validate(entry, &args) {
+                return Ok(results::invalid_arguments(entry, &e).into());
             }
-            None => tokio::select! {
-                () = cx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
-                result = self.run_entry(entry, args, scope.key.as_ref()) => Ok(result.into()),
-            },
+            let call = crate::workflows::Call {
+                services: &self.state.services,
+                key: scope.key.as_ref(),
+                cx,
+                request_state: request.request_state.as_deref(),
+                input_responses: request.input_responses.as_ref(),
+            };
+            return crate::workflows::run(entry.name(), &call, args).await;
+        }
+        let perform = async {
+            let opts = CallOptions::with_key(scope.key.as_ref());
+            match self
+                .state
+                .gateway()
+                .perform_keeping_args(entry, args, opts)
+                .await
+            {
+                Ok((resp, args)) => results::success(entry, &args, resp),
+                Err(failure) => results::failure(&failure),
+            }
+        };
+        tokio::select! {
+            () = cx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
+            result = perform => Ok(result.into()),
         }
     }
 
@@ -517,7 +379,7 @@ impl ServerHandler for DuvoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         let scope = self.scope(&context)?;
-        resources::read(self, &request.uri, scope.key.as_ref())
+        resources::read(self.state.gateway(), &request.uri, scope.key.as_ref())
             .await
             .map(Into::into)
     }
@@ -539,9 +401,14 @@ impl ServerHandler for DuvoServer {
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
         let scope = self.scope(&context)?;
         let args = request.arguments.clone().unwrap_or_default();
-        prompts::get(self, &request.name, &args, scope.key.as_ref())
-            .await
-            .map(Into::into)
+        prompts::get(
+            self.state.gateway(),
+            &request.name,
+            &args,
+            scope.key.as_ref(),
+        )
+        .await
+        .map(Into::into)
     }
 
     async fn on_custom_request(
@@ -579,6 +446,43 @@ impl ServerHandler for DuvoServer {
     }
 
     async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        use tracing::Instrument;
+        use tracing::field::Empty;
+        // One span per tool call; the client's requests (and their retries) log inside it and
+        // record their attempts and Duvo's status on it.
+        let span = tracing::info_span!(
+            "tool_call",
+            tool = %request.name,
+            request_id = ?context.id,
+            attempts = Empty,
+            upstream_status = Empty,
+            is_error = Empty,
+            duration_ms = Empty,
+        );
+        let started = std::time::Instant::now();
+        let outcome = self
+            .call_tool_in_span(request, context)
+            .instrument(span.clone())
+            .await;
+        let is_error = match &outcome {
+            Ok(CallToolResponse::Complete(r)) => r.is_error.unwrap_or(false),
+            Ok(_) => false,
+            Err(_) => true,
+        };
+        span.record("is_error", is_error)
+            .record("duration_ms", started.elapsed().as_millis() as u64);
+        tracing::debug!(parent: &span, "tool call finished");
+        outcome
+    }
+}
+
+impl DuvoServer {
+    /// [`ServerHandler::call_tool`], inside its span.
+    async fn call_tool_in_span(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,

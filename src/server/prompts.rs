@@ -1,9 +1,10 @@
 //! Prompts users start by name: debug a failed Job, triage a queue, draft a new Revision.
 //! Each fetches the data it needs through the REST catalog and embeds it, fenced as untrusted.
 
-use super::DuvoServer;
-use super::results::fence;
 use crate::client::ApiKey;
+use crate::gateway::{CallOptions, Gateway};
+use crate::render::results::failure_text;
+use crate::render::results::fence;
 use rmcp::model::{ErrorData, GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
 use serde_json::{Map, Value, json};
 
@@ -41,7 +42,7 @@ pub fn list() -> Vec<Prompt> {
 
 /// Builds prompt `name` with `args`, fetching its data with the caller's key.
 pub async fn get(
-    server: &DuvoServer,
+    gateway: &Gateway,
     name: &str,
     args: &Map<String, Value>,
     key: Option<&ApiKey>,
@@ -56,18 +57,16 @@ pub async fn get(
             })
     };
     let fetch = |tool: &'static str, a: Value| async move {
-        match server.call_rest(tool, a, key).await {
+        match gateway.call_json(tool, a, CallOptions::with_key(key)).await {
             Ok(v) => v,
-            Err(e) => {
-                json!({ "error": e.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join(" ") })
-            }
+            Err(f) => json!({ "error": failure_text(&f) }),
         }
     };
     let (description, text) = match name {
         "debug_failed_job" => {
             let run_id = arg("run_id")?;
             let run = fetch("getRun", json!({ "run_id": run_id })).await;
-            let total = run_total(server, &run_id, key).await;
+            let total = run_total(gateway, &run_id, key).await;
             let messages = fetch(
                 "listRunMessages",
                 json!({ "run_id": run_id, "limit": 50, "offset": total.saturating_sub(50) }),
@@ -158,12 +157,12 @@ pub async fn get(
     )
 }
 
-async fn run_total(server: &DuvoServer, run_id: &str, key: Option<&ApiKey>) -> u64 {
-    server
-        .call_rest(
+async fn run_total(gateway: &Gateway, run_id: &str, key: Option<&ApiKey>) -> u64 {
+    gateway
+        .call_json(
             "listRunMessages",
             json!({ "run_id": run_id, "limit": 1 }),
-            key,
+            CallOptions::with_key(key),
         )
         .await
         .ok()

@@ -1,9 +1,10 @@
 //! Resources: Jobs and skill files as `duvo://` URIs, read through the REST catalog.
 
-use super::DuvoServer;
-use super::results::fence;
 use crate::client::ApiKey;
-use rmcp::model::{ErrorData, ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use crate::gateway::{CallOptions, Gateway};
+use crate::render::results::failure_text;
+use crate::render::results::fence;
+use rmcp::model::{ErrorData, ReadResourceResult, ResourceContents, ResourceTemplate};
 use serde_json::{Value, json};
 
 /// The line before every resource's fenced data.
@@ -44,33 +45,6 @@ pub fn templates() -> Vec<ResourceTemplate> {
     ]
 }
 
-/// A link to a Job, for tool results.
-pub fn run_link(run_id: &str) -> Resource {
-    Resource::new(format!("duvo://runs/{run_id}"), format!("job {run_id}"))
-        .with_title("Job status")
-        .with_mime_type("text/plain")
-}
-
-/// A link to a Job's transcript, for tool results.
-pub fn run_messages_link(run_id: &str) -> Resource {
-    Resource::new(
-        format!("duvo://runs/{run_id}/messages"),
-        format!("job {run_id} messages"),
-    )
-    .with_title("Job transcript")
-    .with_mime_type("text/plain")
-}
-
-/// A link to one skill file, for tool results.
-pub fn skill_file_link(skill_id: &str, path: &str) -> Resource {
-    Resource::new(
-        format!("duvo://skills/{skill_id}/files/{path}"),
-        path.to_owned(),
-    )
-    .with_title("Skill file")
-    .with_mime_type("text/plain")
-}
-
 /// What a `duvo://` URI points at.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target {
@@ -107,7 +81,7 @@ pub fn parse(uri: &str) -> Option<Target> {
 
 /// Reads a `duvo://` resource; errors are protocol errors naming the URI.
 pub async fn read(
-    server: &DuvoServer,
+    gateway: &Gateway,
     uri: &str,
     key: Option<&ApiKey>,
 ) -> Result<ReadResourceResult, ErrorData> {
@@ -130,15 +104,10 @@ pub async fn read(
             json!({ "skill_id": id, "path": path }),
         ),
     };
-    let value = server.call_rest(name, args, key).await.map_err(|failure| {
-        let why = failure
-            .content
-            .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        ErrorData::resource_not_found(format!("{uri}: {why}"), None)
-    })?;
+    let value = gateway
+        .call_json(name, args, CallOptions::with_key(key))
+        .await
+        .map_err(|f| ErrorData::resource_not_found(format!("{uri}: {}", failure_text(&f)), None))?;
     // Every resource carries text written by Jobs, Case submitters or file authors: fenced.
     let data = match (&target, &value) {
         (Target::SkillFile(..), v) => v["content"]

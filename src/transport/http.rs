@@ -8,7 +8,6 @@
 //! against the session, per-caller and stream caps ([`super::owners`]). Connections are accepted
 //! by [`super::accept`] (TCP_NODELAY, header-read time-out, connection cap).
 
-use crate::catalog::Catalog;
 use crate::client::{ApiKey, ClientConfig, DuvoClient, redact};
 use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_base_url};
 use crate::conformance::FixtureServer;
@@ -300,7 +299,7 @@ impl Settings {
 pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     let mut settings = Settings::from_args(&args)?;
     fit_connections_to_nofile(&mut settings.connections);
-    let catalog = Arc::new(Catalog::embedded()?);
+    let catalog = Arc::new(crate::workflows::full_catalog()?);
     let selection = args.filter.selection()?;
     catalog.select(&selection)?;
     let passthrough = args.passthrough_auth;

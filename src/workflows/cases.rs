@@ -4,10 +4,12 @@
 //! chunk, so a chunk is never created twice. The answer maps every input (by index) to its Case
 //! id or to why it was not created; nothing is dropped silently.
 
-use super::shape::{self, Hints};
+use super::common::{self, Hints};
 use super::{Call, parse_args};
 use crate::client::ApiBody;
-use crate::server::schema::inline_schema;
+use crate::gateway::RestFailure;
+use crate::render::results::failure_text;
+use crate::render::schema::inline_schema;
 use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, JsonObject, Tool};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,11 +20,12 @@ use std::time::Duration;
 pub const CHUNK_SIZE: usize = 100;
 /// Most Cases one call of this tool takes.
 pub const MAX_CASES: usize = 10_000;
-/// Attempts per chunk after the client's own retries are spent (same key every time).
-pub const CHUNK_ATTEMPTS: u32 = 3;
+/// Times a chunk is asked for (each one a full round of the client's retries, same key), at
+/// most: a second round only after Duvo's last answer proved the chunk was not created.
+pub const CHUNK_ROUNDS: u32 = 2;
 /// Longest list of Case ids repeated in the text answer (the full list is always structured).
 const ID_TEXT_BYTES: usize = 48 * 1024;
-/// Pause before re-sending a failed chunk (doubles each time).
+/// Pause before re-asking a chunk.
 const CHUNK_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// A label on a Case.
@@ -91,9 +94,18 @@ pub struct CreateCasesArgs {
     pub case: Option<NewCase>,
 }
 
+/// `createCases`: definition and handler, for the composition root.
+pub fn create_cases_composite() -> super::Composite {
+    super::Composite {
+        toolset: "queues",
+        tool: create_cases_tool(),
+        run: |call, args| Box::pin(create_cases(call, args)),
+    }
+}
+
 /// The `createCases` definition.
 pub fn create_cases_tool() -> Tool {
-    shape::tool(
+    common::tool(
         "createCases",
         "Add Cases",
         "Adds Cases to a Queue: cases (up to 10,000, sent in chunks of 100, each chunk retried \
@@ -128,13 +140,13 @@ pub async fn create_cases(
     };
     let cases = match (args.cases, args.case) {
         (Some(_), Some(_)) => {
-            return Ok(shape::error(
+            return Ok(common::error(
                 "Give either cases (a list) or case (one), not both; nothing was sent.",
             )
             .into());
         }
         (None, None) => {
-            return Ok(shape::error(
+            return Ok(common::error(
                 "cases is required: a list of {title, data?, labels?, priority?}; nothing was sent.",
             )
             .into());
@@ -143,7 +155,7 @@ pub async fn create_cases(
         (None, Some(one)) => vec![one],
     };
     if cases.len() > MAX_CASES {
-        return Ok(shape::error(format!(
+        return Ok(common::error(format!(
             "At most {MAX_CASES} Cases per call, got {}; split them over several calls. Nothing was sent.",
             cases.len()
         ))
@@ -178,7 +190,7 @@ pub async fn create_cases(
                 }
             }
         }
-        shape::progress(
+        common::progress(
             call,
             (n + 1) as u64,
             chunks as u64,
@@ -198,7 +210,9 @@ struct ChunkFailure {
     stop: bool,
 }
 
-/// Sends one chunk with one `Idempotency-Key`, retrying transient failures with the same key.
+/// Sends one chunk with one `Idempotency-Key`. The client owns the retry policy (it retries
+/// transient failures with the same key); the chunk is asked for again only when Duvo's last
+/// answer proves nothing was created ([`not_created`]), and at most [`CHUNK_ROUNDS`] times.
 async fn send_chunk(
     call: &Call<'_>,
     queue_id: &str,
@@ -206,10 +220,9 @@ async fn send_chunk(
 ) -> Result<Vec<Value>, ChunkFailure> {
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({ "queue_id": queue_id, "cases": chunk });
-    let mut pause = CHUNK_RETRY_PAUSE;
-    let mut attempt = 0;
+    let mut round = 0;
     loop {
-        attempt += 1;
+        round += 1;
         match call
             .op_raw("createCases", body.clone(), Some(key.clone()))
             .await
@@ -221,8 +234,8 @@ async fn send_chunk(
                 };
                 return Ok(added.unwrap_or_default());
             }
-            Err(f) if f.transient && attempt < CHUNK_ATTEMPTS => {
-                tracing::debug!(attempt, status = ?f.status, "createCases chunk failed; resending with the same key");
+            Err(f) if not_created(&f) && round < CHUNK_ROUNDS => {
+                tracing::debug!(round, status = ?f.status(), "createCases chunk refused; asking again with the same key");
                 tokio::select! {
                     () = call.cx.ct.cancelled() => {
                         return Err(ChunkFailure {
@@ -230,25 +243,31 @@ async fn send_chunk(
                             stop: true,
                         });
                     }
-                    () = tokio::time::sleep(pause) => {}
+                    () = tokio::time::sleep(CHUNK_RETRY_PAUSE) => {}
                 }
-                pause *= 2;
             }
             Err(f) => {
-                let said = shape::text_of(&f.result);
-                let reason = if f.transient {
+                let said = failure_text(&f);
+                let reason = if f.transient() {
                     format!(
-                        "not created after {attempt} attempt(s) of this chunk: {said} If unsure, check listCases before re-sending."
+                        "not created after {round} round(s) of retries of this chunk: {said} If unsure, check listCases before re-sending."
                     )
                 } else {
                     format!("not created: {said}")
                 };
                 // A rejected chunk (400) is about its own items; anything else hits every chunk.
-                let stop = !matches!(f.status, Some(400 | 422));
+                let stop = !matches!(f.status(), Some(400 | 422));
                 return Err(ChunkFailure { reason, stop });
             }
         }
     }
+}
+
+/// True when Duvo's last answer proves the request was not processed: 429 (rate limited) or 503
+/// (unavailable) are refusals before any work. A timeout, a dropped connection or another 5xx
+/// may hide a created chunk, so those are not asked again.
+fn not_created(f: &RestFailure) -> bool {
+    matches!(f.status(), Some(429 | 503))
 }
 
 /// Maps a chunk's inputs to the `added_cases` answered: by position when the titles agree, else
@@ -356,7 +375,7 @@ fn answer(queue_id: &str, fates: &[Option<Fate>]) -> CallToolResult {
         "case_ids": ids,
         "failures": failures,
     });
-    shape::result(text, body, created == 0)
+    common::result(text, body, created == 0)
 }
 
 /// Consecutive failures with the same reason: `(first, last, reason)`.
@@ -423,7 +442,11 @@ mod tests {
         ];
         let r = answer("q", &fates);
         assert_ne!(r.is_error, Some(true));
-        let text = shape::text_of(&r);
+        let text = r
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<String>();
         assert!(text.starts_with("PARTIAL: created 1 of 3"), "{text}");
         assert!(text.contains("inputs 1–2: boom"), "{text}");
         let body = r.structured_content.clone().expect("structured");

@@ -8,11 +8,12 @@
 //! It is an error (`isError`) only when nothing was uploaded; a partial result says `PARTIAL` in
 //! its first line and `complete: false`.
 
-use super::shape::{self, Hints};
+use super::common::{self, Hints};
 use super::{Call, parse_args};
 use crate::catalog::mapping::content_type_for;
 use crate::client::ApiBody;
-use crate::server::schema::inline_schema;
+use crate::render::results::failure_text;
+use crate::render::schema::inline_schema;
 use base64::Engine;
 use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, JsonObject, Tool};
 use schemars::JsonSchema;
@@ -68,9 +69,18 @@ pub struct UploadSandboxFilesArgs {
     pub sandbox_id: Option<String>,
 }
 
+/// `uploadSandboxFiles`: definition and handler, for the composition root.
+pub fn upload_sandbox_files_composite() -> super::Composite {
+    super::Composite {
+        toolset: "sandboxes",
+        tool: upload_sandbox_files_tool(),
+        run: |call, args| Box::pin(upload_sandbox_files(call, args)),
+    }
+}
+
 /// The `uploadSandboxFiles` definition.
 pub fn upload_sandbox_files_tool() -> Tool {
-    shape::tool(
+    common::tool(
         "uploadSandboxFiles",
         "Upload files to a Sandbox",
         "Uploads files into a Sandbox (creates one unless sandbox_id is given) for a Job to read: \
@@ -106,7 +116,7 @@ enum Source {
     /// Already in memory (decoded base64 or text).
     Bytes(Vec<u8>),
     /// A local file, opened and checked (regular, size) once; read only through this handle.
-    Local(super::local::LocalFile),
+    Local(super::allowed_dirs::LocalFile),
 }
 
 /// A file that passed every check.
@@ -155,7 +165,7 @@ impl UploadOutcome {
         let mut text = if self.complete() {
             format!(
                 "Uploaded {total} file(s) ({}) to Sandbox {sandbox}; pass sandbox_id {sandbox:?} to startRun or runAssignment.",
-                shape::human_bytes(bytes)
+                common::human_bytes(bytes)
             )
         } else if self.uploaded.is_empty() {
             format!("Nothing uploaded: all {total} file(s) failed (Sandbox {sandbox}).")
@@ -172,7 +182,7 @@ impl UploadOutcome {
                 "\n- uploaded files[{}] → {} ({}, {})",
                 u["index"],
                 u["path"].as_str().unwrap_or(""),
-                shape::human_bytes(u["size_bytes"].as_u64().unwrap_or(0)),
+                common::human_bytes(u["size_bytes"].as_u64().unwrap_or(0)),
                 u["via"].as_str().unwrap_or("")
             ));
         }
@@ -198,7 +208,7 @@ impl UploadOutcome {
             "uploaded": self.uploaded,
             "not_uploaded": self.not_uploaded,
         });
-        shape::result(text, body, is_error)
+        common::result(text, body, is_error)
     }
 }
 
@@ -243,7 +253,7 @@ pub async fn upload(
                 }
             },
             Err(e) => {
-                outcome.refused = Some(format!("createSandbox failed: {}", shape::text_of(&e)));
+                outcome.refused = Some(format!("createSandbox failed: {}", failure_text(&e)));
                 return outcome;
             }
         },
@@ -283,7 +293,7 @@ pub async fn upload(
                 outcome.not_uploaded.push(failed(fail.reason));
             }
         }
-        shape::progress(
+        common::progress(
             call,
             done as u64 + 1,
             total,
@@ -296,7 +306,7 @@ pub async fn upload(
 
 /// Checks every item; all problems at once, or the files ready to send.
 fn prepare(call: &Call<'_>, files: &[FileItem]) -> Result<Vec<Prepared>, Vec<String>> {
-    let local = call.server.state().local_files();
+    let local = &call.services.local_files;
     let mut problems = Vec::new();
     let mut prepared = Vec::new();
     if files.is_empty() {
@@ -324,8 +334,8 @@ fn prepare(call: &Call<'_>, files: &[FileItem]) -> Result<Vec<Prepared>, Vec<Str
     if total > MAX_TOTAL_BYTES {
         problems.push(format!(
             "- files: {} in total is over the {} limit of one call; split them over several calls with the same sandbox_id",
-            shape::human_bytes(total),
-            shape::human_bytes(MAX_TOTAL_BYTES)
+            common::human_bytes(total),
+            common::human_bytes(MAX_TOTAL_BYTES)
         ));
     }
     let mut seen: Vec<(&str, usize)> = Vec::new();
@@ -347,7 +357,7 @@ fn prepare(call: &Call<'_>, files: &[FileItem]) -> Result<Vec<Prepared>, Vec<Str
 }
 
 fn prepare_one(
-    local: &super::local::LocalFiles,
+    local: &super::allowed_dirs::LocalFiles,
     index: usize,
     item: &FileItem,
 ) -> Result<Prepared, String> {
@@ -365,8 +375,8 @@ fn prepare_one(
     let too_big = |size: u64| {
         format!(
             "{} is over the {} limit per file",
-            shape::human_bytes(size),
-            shape::human_bytes(MAX_FILE_BYTES)
+            common::human_bytes(size),
+            common::human_bytes(MAX_FILE_BYTES)
         )
     };
     let (default_name, size, source) = if let Some(raw) = &item.path {
@@ -484,8 +494,8 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
         return Err(Failure {
             reason: format!(
                 "the file grew to {} since it was checked; over the {} limit",
-                shape::human_bytes(size),
-                shape::human_bytes(MAX_FILE_BYTES)
+                common::human_bytes(size),
+                common::human_bytes(MAX_FILE_BYTES)
             ),
             fatal: false,
         });
@@ -499,14 +509,18 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
             "via": via,
         })
     };
+    // Read or decoded once; every attempt and the presigned fallback share these bytes.
+    let data = bytes::Bytes::from(data);
     if size <= DIRECT_MAX_BYTES {
         let args = json!({
             "sandbox_id": sandbox,
             "file_name": name,
-            "content_base64": base64::engine::general_purpose::STANDARD.encode(&data),
             "path": destination,
         });
-        match call.op_raw("uploadSandboxFile", args, None).await {
+        match call
+            .op_upload("uploadSandboxFile", args, data.clone())
+            .await
+        {
             Ok(resp) => {
                 let path = match &resp.body {
                     ApiBody::Json(v) => v["path"].as_str().map(str::to_owned),
@@ -514,13 +528,13 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
                 };
                 return Ok(uploaded(path.as_deref(), "direct"));
             }
-            Err(f) if f.status == Some(413) => {
+            Err(f) if f.status() == Some(413) => {
                 tracing::debug!(file = %name, "direct upload too large; using an upload URL");
             }
             Err(f) => {
                 return Err(Failure {
-                    fatal: matches!(f.status, Some(401 | 403 | 404)),
-                    reason: shape::text_of(&f.result),
+                    fatal: matches!(f.status(), Some(401 | 403 | 404)),
+                    reason: failure_text(&f),
                 });
             }
         }
@@ -533,8 +547,8 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
         )
         .await
         .map_err(|f| Failure {
-            fatal: matches!(f.status, Some(401 | 403 | 404)),
-            reason: shape::text_of(&f.result),
+            fatal: matches!(f.status(), Some(401 | 403 | 404)),
+            reason: failure_text(&f),
         })?;
     let body = match granted.body {
         ApiBody::Json(v) => v,
@@ -547,10 +561,9 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
         });
     };
     let path = body["path"].as_str().map(str::to_owned);
-    call.server
-        .state()
-        .client
-        .put_presigned(url, bytes::Bytes::from(data), content_type_for(&name))
+    call.services
+        .gateway
+        .put_presigned(url, data, content_type_for(&name))
         .await
         .map_err(|e| Failure {
             reason: format!("the PUT to the presigned upload URL failed: {e}"),
@@ -560,7 +573,7 @@ async fn send_one(call: &Call<'_>, sandbox: &str, file: Prepared) -> Result<Valu
 }
 
 /// Reads an opened local file through its handle, at most one byte over the per-file limit.
-async fn read_local(local: super::local::LocalFile) -> Result<Vec<u8>, String> {
+async fn read_local(local: super::allowed_dirs::LocalFile) -> Result<Vec<u8>, String> {
     let shown = local.shown.display().to_string();
     let read = tokio::task::spawn_blocking(move || {
         let capacity = usize::try_from(local.size.min(MAX_FILE_BYTES)).unwrap_or(0);
@@ -576,7 +589,7 @@ async fn read_local(local: super::local::LocalFile) -> Result<Vec<u8>, String> {
         Ok(Ok(data)) => Ok(data),
         Ok(Err(e)) => Err(format!(
             "{shown}: cannot be read ({})",
-            super::local::describe(&e)
+            super::allowed_dirs::describe(&e)
         )),
         Err(e) => Err(format!("{shown}: cannot be read ({e})")),
     }
@@ -606,7 +619,7 @@ mod tests {
 
     #[test]
     fn items_need_exactly_one_source_and_a_name() {
-        let local = super::super::local::LocalFiles::disabled();
+        let local = super::super::allowed_dirs::LocalFiles::disabled();
         let item =
             |path: Option<&str>, b64: Option<&str>, text: Option<&str>, name: Option<&str>| {
                 FileItem {

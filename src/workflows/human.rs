@@ -271,7 +271,7 @@ async fn forward(call: &Call<'_>, form: &Form, result: ElicitResult) -> Asked {
     }
     match call.op("respondToHumanRequest", body).await {
         Ok(_) => Asked::Answered,
-        Err(e) => Asked::Failed(e),
+        Err(e) => Asked::Failed(e.into()),
     }
 }
 

@@ -1,95 +1,114 @@
-//! Composite workflows: catalog-level tools that run several Duvo calls (wait for a Job,
-//! answer its human requests through the user, upload files, push Cases in chunks …).
+//! Composite tools: catalog-level tools that run several Duvo calls (wait for a Job, answer its
+//! human requests through the user, upload files, push Cases in chunks …).
 //!
-//! Each workflow is a row in [`definitions`] and an arm in [`run`]; its schema is derived
-//! with schemars and inlined. Workflows call Duvo through [`Call::op`], which runs the REST
-//! catalog entry of that name with the same validation, mapping and errors as a direct call.
+//! Each tool's definition sits beside its handler in its module (a [`Composite`]: toolset, MCP
+//! definition, handler); [`definitions`] lists them and the composition root adds them to the
+//! catalog with [`register`]. Workflows call Duvo through the gateway ([`Call::op`] and
+//! friends), with the same validation, mapping and typed failures as a direct call; they never
+//! see the MCP handler.
 
+pub mod allowed_dirs;
 pub mod cases;
+pub mod common;
 pub mod files;
 pub mod human;
-pub mod local;
 pub mod runs;
-pub mod shape;
 pub mod skill_folder;
 pub mod skills;
 pub mod started;
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::client::ApiKey;
-use crate::server::DuvoServer;
+use crate::gateway::{CallOptions, Gateway, Outcome, RestFailure};
+use allowed_dirs::LocalFiles;
+use futures::future::BoxFuture;
 use rmcp::RoleServer;
 use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, InputResponses, JsonObject, Tool};
 use rmcp::service::RequestContext;
 use serde_json::Value;
+use started::StartedJobs;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
-/// Which workflow a catalog entry runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkflowId {
-    /// Start a Job and wait for it.
-    RunAssignment,
-    /// Wait for an existing Job.
-    WaitForRun,
-    /// Upload files (local, base64, text) into a Sandbox.
-    UploadSandboxFiles,
-    /// Validate, zip and upload a local Skill folder.
-    SyncSkillDirectory,
-    /// Download a Skill: contents, or files written below a local directory.
-    DownloadSkill,
-    /// Add any number of Cases in idempotent chunks.
-    CreateCases,
-}
+/// Runs a composite tool with validated arguments.
+pub type Handler =
+    for<'c> fn(&'c Call<'c>, JsonObject) -> BoxFuture<'c, Result<CallToolResponse, ErrorData>>;
 
-/// A workflow's catalog row: its toolset and MCP definition.
+/// A composite tool: where it is listed, its MCP definition, and the code that runs it.
 #[derive(Debug)]
-pub struct WorkflowDef {
-    /// Which workflow.
-    pub id: WorkflowId,
+pub struct Composite {
     /// The toolset it is listed in.
     pub toolset: &'static str,
     /// Its MCP definition.
     pub tool: Tool,
+    /// Its handler.
+    pub run: Handler,
 }
 
-/// Every workflow, as catalog rows.
-pub fn definitions() -> Vec<WorkflowDef> {
+/// Every composite tool.
+pub fn definitions() -> Vec<Composite> {
     vec![
-        WorkflowDef {
-            id: WorkflowId::RunAssignment,
-            toolset: "jobs",
-            tool: runs::run_assignment_tool(),
-        },
-        WorkflowDef {
-            id: WorkflowId::WaitForRun,
-            toolset: "jobs",
-            tool: runs::wait_for_run_tool(),
-        },
-        WorkflowDef {
-            id: WorkflowId::UploadSandboxFiles,
-            toolset: "sandboxes",
-            tool: files::upload_sandbox_files_tool(),
-        },
-        WorkflowDef {
-            id: WorkflowId::SyncSkillDirectory,
-            toolset: "skills",
-            tool: skills::sync_skill_directory_tool(),
-        },
-        WorkflowDef {
-            id: WorkflowId::DownloadSkill,
-            toolset: "skills",
-            tool: skills::download_skill_tool(),
-        },
-        WorkflowDef {
-            id: WorkflowId::CreateCases,
-            toolset: "queues",
-            tool: cases::create_cases_tool(),
-        },
+        runs::run_assignment_composite(),
+        runs::wait_for_run_composite(),
+        files::upload_sandbox_files_composite(),
+        skills::sync_skill_directory_composite(),
+        skills::download_skill_composite(),
+        cases::create_cases_composite(),
     ]
 }
 
-/// One workflow invocation: the server, the caller's key and the MCP request context.
+/// Adds every composite tool to `catalog` (called by the composition root).
+pub fn register(catalog: &mut Catalog) -> Result<(), CatalogError> {
+    for c in definitions() {
+        catalog.add_composite(c.toolset, c.tool)?;
+    }
+    Ok(())
+}
+
+/// The embedded REST catalog with every composite tool registered: the catalog a server lists.
+pub fn full_catalog() -> Result<Catalog, CatalogError> {
+    let mut catalog = Catalog::embedded()?;
+    register(&mut catalog)?;
+    Ok(catalog)
+}
+
+/// The handler of the composite tool `name`.
+pub fn handler(name: &str) -> Option<Handler> {
+    static HANDLERS: LazyLock<HashMap<String, Handler>> = LazyLock::new(|| {
+        definitions()
+            .into_iter()
+            .map(|c| (c.tool.name.to_string(), c.run))
+            .collect()
+    });
+    HANDLERS.get(name).copied()
+}
+
+/// What composite tools work with, shared by every call of a server (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// The one way to Duvo.
+    pub gateway: Arc<Gateway>,
+    /// Which local paths workflows may touch.
+    pub local_files: LocalFiles,
+    /// Jobs recent `runAssignment` calls started (a repeated identical call gets the same Job).
+    pub started_jobs: Arc<StartedJobs>,
+}
+
+impl Services {
+    /// Services over `gateway`, with local files refused.
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        Self {
+            gateway,
+            local_files: LocalFiles::disabled(),
+            started_jobs: Arc::default(),
+        }
+    }
+}
+
+/// One composite tool call: the services, the caller's key and the MCP request context.
 pub struct Call<'a> {
-    /// The server (catalog, client).
-    pub server: &'a DuvoServer,
+    /// Gateway, local files, started Jobs.
+    pub services: &'a Services,
     /// The caller's Duvo key (passthrough), or `None` for the server's.
     pub key: Option<&'a ApiKey>,
     /// The MCP request context (progress, cancellation, elicitation).
@@ -101,38 +120,56 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// Runs the REST operation `name` with `args`; the JSON answer, or the tool error to return.
-    pub async fn op(&self, name: &str, args: Value) -> Result<Value, CallToolResult> {
-        self.server.call_rest(name, args, self.key).await
+    /// Runs the REST operation `name` with `args`; its JSON answer, or the typed failure
+    /// (`?` into a `CallToolResult` renders it).
+    pub async fn op(&self, name: &str, args: Value) -> Result<Value, Box<RestFailure>> {
+        self.services
+            .gateway
+            .call_json(name, args, CallOptions::with_key(self.key))
+            .await
     }
 
-    /// Runs the REST operation `name` with an optional `Idempotency-Key` (kept across retries);
-    /// Duvo's full answer (status, JSON or bytes), or the failure with its HTTP status.
+    /// Runs the REST operation `name` with an optional `Idempotency-Key` (kept across the
+    /// client's retries); Duvo's full answer (status, JSON or bytes), or the typed failure.
     pub async fn op_raw(
         &self,
         name: &str,
         args: Value,
         idempotency_key: Option<String>,
-    ) -> Result<crate::client::ApiResponse, crate::server::RestFailure> {
-        self.server
-            .call_rest_keyed(name, args, self.key, idempotency_key)
-            .await
+    ) -> Outcome {
+        let opts = CallOptions {
+            key: self.key,
+            idempotency_key,
+            file: None,
+        };
+        self.services.gateway.call(name, args, opts).await
+    }
+
+    /// Runs the multipart REST operation `name` with the file's bytes attached as they are.
+    pub async fn op_upload(&self, name: &str, args: Value, file: bytes::Bytes) -> Outcome {
+        let opts = CallOptions {
+            key: self.key,
+            idempotency_key: None,
+            file: Some(file),
+        };
+        self.services.gateway.call(name, args, opts).await
     }
 }
 
-/// Runs workflow `id` with validated `args`.
+/// Runs the composite tool `name` with validated `args`.
 pub async fn run(
-    id: WorkflowId,
+    name: &str,
     call: &Call<'_>,
     args: JsonObject,
 ) -> Result<CallToolResponse, ErrorData> {
-    match id {
-        WorkflowId::RunAssignment => runs::run_assignment(call, args).await,
-        WorkflowId::WaitForRun => runs::wait_for_run(call, args).await,
-        WorkflowId::UploadSandboxFiles => files::upload_sandbox_files(call, args).await,
-        WorkflowId::SyncSkillDirectory => skills::sync_skill_directory(call, args).await,
-        WorkflowId::DownloadSkill => skills::download_skill(call, args).await,
-        WorkflowId::CreateCases => cases::create_cases(call, args).await,
+    match handler(name) {
+        Some(run) => run(call, args).await,
+        None => Ok(
+            CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
+                "internal: {name} has no handler"
+            ))])
+            .into(),
+        ),
     }
 }
 

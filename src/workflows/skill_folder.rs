@@ -353,19 +353,19 @@ fn read_limited(root: &Dir, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
     let file = root
         .open_with(rel, &options)
         .map_err(|e| {
-            if super::local::is_escape(&e) {
+            if super::allowed_dirs::is_escape(&e) {
                 "leads out of the folder (a symlink?); refused".to_owned()
             } else {
                 format!(
                     "cannot be opened ({}); symlinks are refused",
-                    super::local::describe(&e)
+                    super::allowed_dirs::describe(&e)
                 )
             }
         })?
         .into_std();
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot be read ({})", super::local::describe(&e)))?;
+        .map_err(|e| format!("cannot be read ({})", super::allowed_dirs::describe(&e)))?;
     if !meta.is_file() {
         return Err("is not a regular file (it changed while the folder was read)".to_owned());
     }
@@ -375,7 +375,7 @@ fn read_limited(root: &Dir, rel: &str, limit: u64) -> Result<Vec<u8>, String> {
     let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut data)
-        .map_err(|e| format!("cannot be read ({})", super::local::describe(&e)))?;
+        .map_err(|e| format!("cannot be read ({})", super::allowed_dirs::describe(&e)))?;
     if data.len() as u64 > limit {
         return Err(too_large(limit));
     }
@@ -476,7 +476,7 @@ fn walk(
                 Ok(sub) => walk(&sub, &rel, files, skipped, problems),
                 Err(e) => problems.push(format!(
                     "{rel}: cannot be opened as a directory ({}); symlinks are refused",
-                    super::local::describe(&e)
+                    super::allowed_dirs::describe(&e)
                 )),
             }
         } else if kind.is_file() {

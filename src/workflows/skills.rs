@@ -1,14 +1,13 @@
 //! `syncSkillDirectory` (a local Skill folder → `uploadSkill`, refusing to overwrite unless asked)
 //! and `downloadSkill` (a Skill's files as fenced text, or written below a local directory).
 
-use super::local::{LocalDir, describe, is_escape};
-use super::shape::{self, Hints};
+use super::allowed_dirs::{LocalDir, describe, is_escape};
+use super::common::{self, Hints};
 use super::skill_folder::{self, ArchiveFile, PackedSkill};
 use super::{Call, parse_args};
 use crate::client::ApiBody;
-use crate::server::results::fence;
-use crate::server::schema::inline_schema;
-use base64::Engine;
+use crate::render::results::fence;
+use crate::render::schema::inline_schema;
 use cap_std::fs::Dir;
 use rmcp::model::{CallToolResponse, CallToolResult, ErrorData, JsonObject, Tool};
 use schemars::JsonSchema;
@@ -48,9 +47,18 @@ pub struct DownloadSkillArgs {
     pub destination: Option<String>,
 }
 
+/// `syncSkillDirectory`: definition and handler, for the composition root.
+pub fn sync_skill_directory_composite() -> super::Composite {
+    super::Composite {
+        toolset: "skills",
+        tool: sync_skill_directory_tool(),
+        run: |call, args| Box::pin(sync_skill_directory(call, args)),
+    }
+}
+
 /// The `syncSkillDirectory` definition.
 pub fn sync_skill_directory_tool() -> Tool {
-    shape::tool(
+    common::tool(
         "syncSkillDirectory",
         "Upload a Skill folder",
         "Validates a local Skill folder (SKILL.md with name and description at its root; dotfiles \
@@ -67,9 +75,18 @@ pub fn sync_skill_directory_tool() -> Tool {
     )
 }
 
+/// `downloadSkill`: definition and handler, for the composition root.
+pub fn download_skill_composite() -> super::Composite {
+    super::Composite {
+        toolset: "skills",
+        tool: download_skill_tool(),
+        run: |call, args| Box::pin(download_skill(call, args)),
+    }
+}
+
 /// The `downloadSkill` definition (replaces the REST tool of that name in listings).
 pub fn download_skill_tool() -> Tool {
-    shape::tool(
+    common::tool(
         "downloadSkill",
         "Download a Skill",
         "Downloads a team Skill. Without destination: its file list with the text of each text \
@@ -99,21 +116,21 @@ pub async fn sync_skill_directory(
 }
 
 async fn sync(call: &Call<'_>, args: SyncSkillDirectoryArgs) -> CallToolResult {
-    let local = call.server.state().local_files().clone();
+    let local = call.services.local_files.clone();
     let root = match local.open_dir(&args.path) {
         Ok(d) => d,
-        Err(why) => return shape::error(why),
+        Err(why) => return common::error(why),
     };
     let packed = match tokio::task::spawn_blocking(move || skill_folder::pack(&root.dir)).await {
         Ok(Ok(p)) => p,
         Ok(Err(problems)) => {
-            return shape::error(format!(
+            return common::error(format!(
                 "Skill folder {} refused; nothing was uploaded:\n- {}",
                 args.path,
                 problems.join("\n- ")
             ));
         }
-        Err(e) => return shape::error(format!("packing the Skill folder failed: {e}")),
+        Err(e) => return common::error(format!("packing the Skill folder failed: {e}")),
     };
     let mut list_args = json!({});
     if let Some(team) = &args.team_id {
@@ -121,29 +138,27 @@ async fn sync(call: &Call<'_>, args: SyncSkillDirectoryArgs) -> CallToolResult {
     }
     let existing = match call.op("listSkills", list_args).await {
         Ok(v) => team_skill_named(&v, &packed.name),
-        Err(e) => return e,
+        Err(e) => return e.into(),
     };
     let replace = args.replace.unwrap_or(false);
     if let Some(id) = &existing
         && !replace
     {
-        return shape::error(format!(
+        return common::error(format!(
             "A team Skill named {:?} already exists (skill_id {id}); nothing was uploaded. Call \
              again with replace: true to overwrite it (every file is replaced), or change the \
              name in SKILL.md to create a new Skill.",
             packed.name
         ));
     }
-    let mut upload = json!({
-        "file_name": format!("{}.zip", packed.name),
-        "content_base64": base64::engine::general_purpose::STANDARD.encode(&packed.zip),
-    });
+    let mut upload = json!({ "file_name": format!("{}.zip", packed.name) });
     if let Some(team) = &args.team_id {
         upload["team_id"] = Value::String(team.clone());
     }
-    let resp = match call.op_raw("uploadSkill", upload, None).await {
+    let zip = bytes::Bytes::from(packed.zip.clone());
+    let resp = match call.op_upload("uploadSkill", upload, zip).await {
         Ok(r) => r,
-        Err(f) => return f.result,
+        Err(f) => return crate::render::results::failure(&f),
     };
     let skill = match resp.body {
         ApiBody::Json(v) => v["skill"].clone(),
@@ -174,7 +189,7 @@ fn synced(
         "Skill {:?} {action} (skill_id {id}): {} file(s), {} zipped.",
         packed.name,
         packed.files.len(),
-        shape::human_bytes(packed.zip.len() as u64)
+        common::human_bytes(packed.zip.len() as u64)
     );
     if action == "updated" && existing.is_none() {
         text.push_str(
@@ -200,7 +215,7 @@ fn synced(
         "unpacked_bytes": packed.unpacked_bytes,
         "zip_bytes": packed.zip.len(),
     });
-    shape::result(text, body, false)
+    common::result(text, body, false)
 }
 
 /// `downloadSkill`.
@@ -216,11 +231,11 @@ pub async fn download_skill(
 }
 
 async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
-    let local = call.server.state().local_files().clone();
+    let local = call.services.local_files.clone();
     if args.destination.is_some()
         && let Some(why) = local.unavailable()
     {
-        return shape::error(format!(
+        return common::error(format!(
             "{why} (Or omit destination to get the files in the answer.)"
         ));
     }
@@ -229,12 +244,12 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
         .await
     {
         Ok(r) => r,
-        Err(f) => return f.result,
+        Err(f) => return crate::render::results::failure(&f),
     };
     let zip = match resp.body {
         ApiBody::Bytes { data, .. } => data,
         ApiBody::Json(v) => {
-            return shape::error(format!(
+            return common::error(format!(
                 "downloadSkill answered JSON instead of a zip archive: {}",
                 fence(&v.to_string())
             ));
@@ -242,7 +257,7 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
     };
     let unpacked = match skill_folder::unpack(&zip) {
         Ok(u) => u,
-        Err(why) => return shape::error(format!("The Skill archive was refused: {why}")),
+        Err(why) => return common::error(format!("The Skill archive was refused: {why}")),
     };
     let refused: Vec<Value> = unpacked
         .refused
@@ -254,7 +269,7 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
         Some(dest) => {
             let dir = match local.create_dir(&dest) {
                 Ok(d) => d,
-                Err(why) => return shape::error(why),
+                Err(why) => return common::error(why),
             };
             let files = unpacked.files;
             let written =
@@ -282,10 +297,10 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
                         "written": paths,
                         "refused_entries": refused,
                     });
-                    shape::result(text, body, false)
+                    common::result(text, body, false)
                 }
-                Ok(Err(why)) => shape::error(why),
-                Err(e) => shape::error(format!("writing the files failed: {e}")),
+                Ok(Err(why)) => common::error(why),
+                Err(e) => common::error(format!("writing the files failed: {e}")),
             }
         }
     }
@@ -322,12 +337,12 @@ fn contents(skill_id: &str, files: Vec<ArchiveFile>, refused: Vec<Value>) -> Cal
     let mut text = format!(
         "Skill {skill_id}: {} file(s), {}.",
         listed.len(),
-        shape::human_bytes(total as u64)
+        common::human_bytes(total as u64)
     );
     if !left_out.is_empty() {
         text.push_str(&format!(
             " Not included (over the {} text budget of one answer): {}; read them with getSkillFileContent.",
-            shape::human_bytes(MAX_TEXT_BYTES as u64),
+            common::human_bytes(MAX_TEXT_BYTES as u64),
             left_out.join(", ")
         ));
     }
@@ -354,7 +369,7 @@ fn contents(skill_id: &str, files: Vec<ArchiveFile>, refused: Vec<Value>) -> Cal
         "omitted": left_out,
         "refused_entries": refused,
     });
-    shape::result(text, body, false)
+    common::result(text, body, false)
 }
 
 /// Writes every file below the opened destination, creating directories relative to its

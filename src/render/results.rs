@@ -1,7 +1,8 @@
 //! Shaping Duvo answers and failures into tool results the model can act on.
 
-use crate::catalog::{ArgumentError, ToolEntry, hints};
+use crate::catalog::{ArgumentError, ToolEntry, id_sources};
 use crate::client::{ApiBody, ApiError, ApiResponse};
+use crate::gateway::{FailureKind, RestFailure};
 use base64::Engine;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ const UNTRUSTED: &[&str] = &[
 
 /// A successful answer of `entry`: capped, fenced when it carries untrusted text, with resource
 /// links to the Jobs and skill files it mentions.
-pub fn shape(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToolResult {
+pub fn success(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToolResult {
     let mut result = CallToolResult::success(Vec::new());
     {
         // Serialise once; only an oversized answer is capped and serialised again.
@@ -68,9 +69,7 @@ pub fn shape(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToo
     if let Some(run_id) = run_id.filter(|_| entry.name().contains("Run")) {
         result
             .content
-            .push(ContentBlock::resource_link(super::resources::run_link(
-                &run_id,
-            )));
+            .push(ContentBlock::resource_link(super::links::run_link(&run_id)));
     }
     if entry.name() == "getSkillFileContent"
         && let (Some(skill), Some(path)) = (
@@ -78,9 +77,11 @@ pub fn shape(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToo
             args.get("path").and_then(|v| v.as_str()),
         )
     {
-        result.content.push(ContentBlock::resource_link(
-            super::resources::skill_file_link(skill, path),
-        ));
+        result
+            .content
+            .push(ContentBlock::resource_link(super::links::skill_file_link(
+                skill, path,
+            )));
     }
     result
 }
@@ -206,7 +207,11 @@ fn body_value(resp: ApiResponse) -> Value {
 
 /// Arguments that failed validation, with the expected arguments listed.
 pub fn invalid_arguments(entry: &ToolEntry, err: &ArgumentError) -> CallToolResult {
-    let text = match err {
+    CallToolResult::error(vec![ContentBlock::text(arguments_text(entry, err))])
+}
+
+fn arguments_text(entry: &ToolEntry, err: &ArgumentError) -> String {
+    match err {
         ArgumentError::Invalid { tool, problems } => {
             let expected = entry
                 .argument_names()
@@ -226,9 +231,42 @@ pub fn invalid_arguments(entry: &ToolEntry, err: &ArgumentError) -> CallToolResu
             )
         }
         ArgumentError::NoTeam(msg) => format!("{} cannot run: {msg}.", entry.name()),
-    };
-    CallToolResult::error(vec![ContentBlock::text(text)])
+    }
 }
+
+/// A failed gateway operation as a tool error: what went wrong and what to do next.
+pub fn failure(f: &RestFailure) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(failure_text(f))])
+}
+
+/// The text of [`failure`], for results that quote it (a workflow's per-item reasons).
+pub fn failure_text(f: &RestFailure) -> String {
+    match (&f.kind, &f.entry) {
+        (FailureKind::NoKey, _) => NO_KEY.to_owned(),
+        (FailureKind::UnknownOperation(name), _) => format!("internal: no REST operation {name}"),
+        (FailureKind::Arguments(e), Some(entry)) => arguments_text(entry, e),
+        (FailureKind::Api(e), Some(entry)) => explain(entry, &f.args, e),
+        (FailureKind::Arguments(e), None) => e.to_string(),
+        (FailureKind::Api(e), None) => e.to_string(),
+    }
+}
+
+impl From<Box<RestFailure>> for CallToolResult {
+    /// Renders the failure (`?` on a gateway outcome inside a function answering a tool result).
+    fn from(f: Box<RestFailure>) -> Self {
+        failure(&f)
+    }
+}
+
+impl From<Box<RestFailure>> for rmcp::model::CallToolResponse {
+    /// Renders the failure as a complete tool result.
+    fn from(f: Box<RestFailure>) -> Self {
+        failure(&f).into()
+    }
+}
+
+/// Passthrough mode without a key.
+const NO_KEY: &str = "No Duvo API key: this server expects each request to carry Authorization: Bearer dv_… (passthrough mode).";
 
 /// A Duvo failure, explained: what went wrong and what to do next.
 pub fn api_failure(entry: &ToolEntry, args: &JsonObject, err: &ApiError) -> CallToolResult {
@@ -342,7 +380,7 @@ fn not_found_advice(entry: &ToolEntry, args: &JsonObject) -> String {
     let mut ids: Vec<String> = args
         .iter()
         .filter_map(|(name, value)| {
-            let (tool, what) = hints::id_source(name)?;
+            let (tool, what) = id_sources::id_source(name)?;
             let value = value.as_str()?;
             Some(format!("{name}={value} (valid ids: {tool}, {what})"))
         })

@@ -1,6 +1,7 @@
-//! The team behind `{teamId}`: configured, or resolved once per key with `GET /v2/teams`.
+//! The team behind `{teamId}`: configured, or resolved once per key with the catalog's own
+//! `listMyTeams` entry (the gateway performs it; this module caches and reads the answer).
 
-use crate::client::{ApiBody, ApiKey, ApiRequest, DuvoClient, request::Method};
+use crate::client::{ApiBody, ApiKey};
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -32,12 +33,18 @@ impl TeamResolver {
         }
     }
 
-    /// The team for calls made with `key` (`None` = the server's key).
-    pub async fn team_for(
+    /// The team for calls made with `key` (`None` = the server's key); `list_teams` performs
+    /// `listMyTeams` with that key when the team is neither configured nor cached (its error is
+    /// a one-line reason).
+    pub async fn team_for<F, Fut>(
         &self,
-        client: &DuvoClient,
         key: Option<&ApiKey>,
-    ) -> Result<String, String> {
+        list_teams: F,
+    ) -> Result<String, String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<ApiBody, String>>,
+    {
         if let Some(team) = &self.configured {
             return Ok(team.clone());
         }
@@ -45,13 +52,10 @@ impl TeamResolver {
         if let Some(team) = self.lock().get(&fingerprint) {
             return Ok(team.clone());
         }
-        let req = ApiRequest::new(Method::Get, "/v2/teams");
-        let resp = match key {
-            Some(k) => client.send_as(k, &req).await,
-            None => client.send(&req).await,
-        }
-        .map_err(|e| format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id"))?;
-        let team = single_team(&resp.body)?;
+        let body = list_teams().await.map_err(|e| {
+            format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id")
+        })?;
+        let team = single_team(&body)?;
         self.lock().put(fingerprint, team.clone());
         Ok(team)
     }

@@ -1,5 +1,5 @@
-//! Small helpers shared by the file, skill and case workflows: tool definitions, results,
-//! progress notifications.
+//! What every composite tool shares: its definition with all four annotations, plain and
+//! structured results, progress notifications, byte counts for people.
 
 use super::Call;
 use rmcp::model::{
@@ -54,20 +54,6 @@ pub fn result(text: String, body: Value, is_error: bool) -> CallToolResult {
     };
     r.content = vec![ContentBlock::text(text)];
     r
-}
-
-/// The text of a tool result (what a failed REST call said).
-pub fn text_of(r: &CallToolResult) -> String {
-    let parts: Vec<String> = r
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect();
-    if parts.is_empty() {
-        "failed without a message".to_owned()
-    } else {
-        parts.join(" ")
-    }
 }
 
 /// Sends a progress notification when the client asked for progress.
