@@ -293,7 +293,7 @@ fn check_mapping(entry: &ToolEntry, args: &JsonObject) -> Result<(), TestCaseErr
         let shaped = results::invalid_arguments(entry, e);
         prop_assert_eq!(shaped.is_error, Some(true));
     }
-    if entry.workflow.is_some() {
+    if entry.is_composite() {
         return Ok(());
     }
     match mapping::to_request(entry, args, Some(TEAM)) {

@@ -233,3 +233,33 @@ async fn one_case_or_a_list_but_not_both() {
     .await;
     assert!(both.contains("not both"), "{both}");
 }
+
+/// One retry policy per request: a chunk Duvo keeps failing with a 500 (which may hide a
+/// created chunk) gets the client's own attempts only, never a workflow round on top; the
+/// answer says to check listCases before re-sending.
+#[tokio::test]
+async fn a_failing_chunk_gets_only_the_clients_retries() {
+    let emu = start_emulator().await;
+    let client = connect_default(&emu).await;
+    let queue = new_queue(&client, "Stubborn intake").await;
+    let path = format!("/v2/queues/{queue}/cases");
+    fail_next(&emu, 500, 40, &path).await;
+    let r = call(
+        &client,
+        "createCases",
+        json!({"queue_id": queue, "cases": [{"title": "a"}, {"title": "b"}]}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("check listCases"), "{}", text(&r));
+    let log = request_log(&emu).await;
+    let posts: Vec<&Value> = log
+        .iter()
+        .filter(|x| x["method"] == "POST" && x["path"] == path.as_str())
+        .collect();
+    assert!(
+        (1..=5).contains(&posts.len()),
+        "one client round (at most 5 attempts) for the chunk, got {}",
+        posts.len()
+    );
+}

@@ -245,7 +245,7 @@ impl Gateway {
         match self.send(&req, opts.key).await {
             Ok(resp) => Ok((resp, args)),
             Err(err) => {
-                tracing::debug!(tool = entry.name(), error = %err, "Duvo operation failed");
+                tracing::debug!(tool = entry.name(), error = %err, "tool call failed");
                 let sent = SentRequest {
                     method: req.method,
                     path: req.path,
