@@ -25,17 +25,17 @@ async fn a_retried_call_logs_its_attempts_inside_the_tool_call_span() {
             .env_remove("DUVO_READ_ONLY")
             .env("DUVO_API_BASE_URL", emu.base_url())
             .env("DUVO_API_KEY", emu.demo_key())
-            .env("DUVO_MCP_LOG", "warn,duvo_mcp=debug")
-            .stderr(log_file);
+            .env("DUVO_MCP_LOG", "warn,duvo_mcp=debug");
     });
     let (transport, _) = TokioChildProcess::builder(cmd)
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::from(log_file))
         .spawn()
         .expect("spawn duvo-mcp");
     let client = ().serve(transport).await.expect("MCP handshake");
 
-    // One 503 the client retries: two attempts, the second answered 200.
-    inject_fault(&emu, 503, 1, "/v2/agents").await;
+    // One 503 the client retries: two attempts, the second answered 200 (`/v2/teams/` spares
+    // the team look-up, `/v2/teams`).
+    inject_fault(&emu, 503, 1, "/v2/teams/").await;
     let r = client
         .call_tool(
             CallToolRequestParams::new("listAgents")
@@ -56,8 +56,8 @@ async fn a_retried_call_logs_its_attempts_inside_the_tool_call_span() {
         .filter(|l| l.contains("duvo request"))
         .count();
     assert_eq!(
-        requests, 2,
-        "both attempts are child events of the call's span:\n{log}"
+        requests, 3,
+        "the team look-up and both attempts are child events of the call's span:\n{log}"
     );
     let finished = in_span
         .iter()

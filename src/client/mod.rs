@@ -134,6 +134,18 @@ impl DuvoClient {
     /// Mutating requests carry an `Idempotency-Key` (the request's own, or a fresh UUID) that
     /// stays the same across retries; POST/PATCH are retried only when they carry one.
     pub async fn send_as(&self, key: &ApiKey, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+        let outcome = self.send_with_retries(key, req).await;
+        if let Err(e) = &outcome {
+            record_outcome(e.attempts().unwrap_or(0), e.status());
+        }
+        outcome
+    }
+
+    async fn send_with_retries(
+        &self,
+        key: &ApiKey,
+        req: &ApiRequest,
+    ) -> Result<ApiResponse, ApiError> {
         let auth = key.bearer_header().ok_or_else(|| {
             ApiError::Build("the API key contains characters not allowed in a header".into())
         })?;
@@ -174,10 +186,6 @@ impl DuvoClient {
                         ms = started.elapsed().as_millis() as u64,
                         "duvo request"
                     );
-                    // The tool call's span (if any) shows the latest request's attempts and status.
-                    tracing::Span::current()
-                        .record("attempts", attempt)
-                        .record("upstream_status", status);
                     if resp.status().is_success() {
                         // A body cut off or garbled is retried like a broken connection (same key).
                         let err = match request::read_success(resp, attempt).await {
@@ -185,6 +193,7 @@ impl DuvoClient {
                                 if let ApiBody::Json(v) = &mut answer.body {
                                     self.redact_value(v, key);
                                 }
+                                record_outcome(attempt, Some(answer.status));
                                 return Ok(answer);
                             }
                             Err(err) => self.scrub(err, key),
@@ -222,7 +231,6 @@ impl DuvoClient {
                     }
                 }
                 Err(e) => {
-                    tracing::Span::current().record("attempts", attempt);
                     let err = self.scrub(self.transport_error(e, attempt), key);
                     match policy.delay_for_transport(attempt, retryable) {
                         Some(delay) => {
@@ -417,6 +425,16 @@ impl DuvoClient {
             ApiError::Build(why) => ApiError::Build(text(why)),
             other => other,
         }
+    }
+}
+
+/// Records a request's final attempts and Duvo's status on the current span (the tool call's
+/// span declares these fields; elsewhere this does nothing).
+fn record_outcome(attempts: u32, status: Option<u16>) {
+    let span = tracing::Span::current();
+    span.record("attempts", attempts);
+    if let Some(status) = status {
+        span.record("upstream_status", status);
     }
 }
 
