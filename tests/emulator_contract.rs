@@ -3,6 +3,9 @@
 //! emulator's own contract layer (`validate_responses`), and the generic handler rejects invalid
 //! input naming the field.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! do not run (except `*_after_commit`, whose retries are answered from the idempotency store),
 //! every fault is in the request log, and the same seed replays the same faults.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

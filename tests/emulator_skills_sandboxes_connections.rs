@@ -1,5 +1,8 @@
 //! HTTP-level tests of the emulator's Skills, Sandboxes and Connections (incl. Composio OAuth).
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::emu_http::{self, Resp};

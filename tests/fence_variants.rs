@@ -3,6 +3,9 @@
 //! back with each look-alike defused and every hostile word inside a fence, in every channel
 //! (tool results, `resources/read`, prompts) over MCP stdio against the emulator.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

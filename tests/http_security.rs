@@ -3,6 +3,9 @@
 //! session and stream caps (503), refusing to start unauthenticated off loopback, and that no key
 //! or token reaches the log.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod http_support;
 
 use duvo_mcp::emulator::{self, DEMO_API_KEY, EmulatorConfig, OTHER_TEAM_KEY};

@@ -2,6 +2,9 @@
 //! stateless 2026-07-28) and `/sse`, per-request narrowing headers on both, idle session expiry,
 //! and graceful shutdown (in-flight calls finish within the bound; new work is refused).
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod http_support;
 
 use axum::body::Bytes;

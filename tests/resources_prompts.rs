@@ -1,5 +1,8 @@
 //! Resources (duvo:// templates and links in tool results), prompts, and untrusted-text fencing.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,9 @@
 //! Every tool call runs in a `tool_call` span (tool, request id, attempts, upstream status,
 //! duration); the client's requests and retries log inside it, so a retry names its call.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{binary, inject_fault, start_emulator};

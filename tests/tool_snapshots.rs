@@ -4,6 +4,9 @@
 //!
 //! After an intended change: `UPDATE_SNAPSHOTS=1 cargo test --test tool_snapshots`.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{connect, start_emulator};

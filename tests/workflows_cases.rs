@@ -1,6 +1,9 @@
 //! createCases over MCP: 1,000 Cases in chunks while the API fails requests, every chunk
 //! retried with its own Idempotency-Key, every input accounted for exactly once.
 
+// Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;
