@@ -2,7 +2,7 @@
 //! plus the composite tools registered into it at start (it knows they exist, not their code).
 
 pub mod filter;
-pub mod id_sources;
+pub(crate) mod id_sources;
 pub mod mapping;
 
 pub use filter::{Selection, SelectionError};

@@ -7,7 +7,7 @@
 //! was sent). Nothing here renders text for the model: the server and the workflows do that
 //! once, at their edge (`crate::render`). The gateway knows neither of them.
 
-pub mod team;
+pub(crate) mod team;
 
 use crate::catalog::{ArgumentError, Catalog, ToolEntry, mapping};
 use crate::client::request::Method;

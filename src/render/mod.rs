@@ -2,7 +2,7 @@
 //! errors, untrusted-text fences, resource links and tool input schemas. Shared by the server
 //! and the workflows (a leaf below both); rendering happens here, once, at the edge.
 
-pub mod links;
+pub(crate) mod links;
 pub mod results;
 pub mod schema;
-pub mod untrusted;
+pub(crate) mod untrusted;

@@ -4,12 +4,12 @@
 //! outcome → rendered once here (`crate::render`). Composite tools run their handler
 //! (`crate::workflows`), which uses the same gateway.
 
-pub mod malformed;
+pub(crate) mod malformed;
 pub mod meta;
-pub mod prompts;
-pub mod resources;
+pub(crate) mod prompts;
+pub(crate) mod resources;
 pub mod scope;
-pub mod search;
+pub(crate) mod search;
 
 use crate::catalog::{Catalog, Selection, SelectionError, ToolEntry, filter::Enabled, mapping};
 use crate::client::DuvoClient;

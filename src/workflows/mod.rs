@@ -8,14 +8,14 @@
 //! see the MCP handler.
 
 pub mod allowed_dirs;
-pub mod cases;
-pub mod common;
-pub mod files;
-pub mod human;
-pub mod runs;
-pub mod skill_folder;
-pub mod skills;
-pub mod started;
+pub(crate) mod cases;
+pub(crate) mod common;
+pub(crate) mod files;
+pub(crate) mod human;
+pub(crate) mod runs;
+pub(crate) mod skill_folder;
+pub(crate) mod skills;
+pub(crate) mod started;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::client::ApiKey;

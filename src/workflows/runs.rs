@@ -146,8 +146,6 @@ pub struct Wait {
     pub deadline: Instant,
     /// Stop the Job when the call is cancelled.
     pub stop_on_cancel: bool,
-    /// The tool that waits (for the "call again" hint).
-    pub tool: &'static str,
     /// Said in the result (e.g. that an earlier identical call started this Job).
     pub note: Option<String>,
 }
@@ -157,7 +155,7 @@ pub async fn run_assignment(
     call: &Call<'_>,
     args: JsonObject,
 ) -> Result<CallToolResponse, ErrorData> {
-    if let Some(resumed) = resume(call, "runAssignment").await? {
+    if let Some(resumed) = resume(call).await? {
         return Ok(resumed);
     }
     // Who asks for exactly which Job (wait and cancel settings are not part of the Job).
@@ -225,7 +223,6 @@ pub async fn run_assignment(
         run_id,
         deadline: deadline(args.wait_seconds),
         stop_on_cancel: args.stop_on_cancel.unwrap_or(false),
-        tool: "runAssignment",
         note,
     };
     wait_for(call, wait).await
@@ -314,7 +311,7 @@ pub async fn wait_for_run(
     call: &Call<'_>,
     args: JsonObject,
 ) -> Result<CallToolResponse, ErrorData> {
-    if let Some(resumed) = resume(call, "waitForRun").await? {
+    if let Some(resumed) = resume(call).await? {
         return Ok(resumed);
     }
     let args: WaitForRunArgs = match parse_args("waitForRun", args) {
@@ -325,17 +322,13 @@ pub async fn wait_for_run(
         run_id: args.run_id,
         deadline: deadline(args.wait_seconds),
         stop_on_cancel: args.stop_on_cancel.unwrap_or(false),
-        tool: "waitForRun",
         note: None,
     };
     wait_for(call, wait).await
 }
 
 /// A 2026-07-28 retry after an input request: forward the answer, then keep waiting.
-async fn resume(
-    call: &Call<'_>,
-    tool: &'static str,
-) -> Result<Option<CallToolResponse>, ErrorData> {
+async fn resume(call: &Call<'_>) -> Result<Option<CallToolResponse>, ErrorData> {
     let Some(sealed) = call.request_state else {
         return Ok(None);
     };
@@ -344,7 +337,6 @@ async fn resume(
         run_id: state.run_id.clone(),
         deadline: state.deadline(),
         stop_on_cancel: state.stop_on_cancel,
-        tool,
         note: None,
     };
     match human::finish_input_round(call, &state).await {
