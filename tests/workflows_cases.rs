@@ -237,7 +237,7 @@ async fn one_case_or_a_list_but_not_both() {
     assert!(both.contains("not both"), "{both}");
 }
 
-/// One retry policy per request: a chunk Duvo keeps failing with a 500 (which may hide a
+/// One retry policy per request: a chunk Duvo keeps failing with a 502 (which may hide a
 /// created chunk) gets the client's own attempts only, never a workflow round on top; the
 /// answer says to check listCases before re-sending.
 #[tokio::test]
@@ -246,7 +246,7 @@ async fn a_failing_chunk_gets_only_the_clients_retries() {
     let client = connect_default(&emu).await;
     let queue = new_queue(&client, "Stubborn intake").await;
     let path = format!("/v2/queues/{queue}/cases");
-    fail_next(&emu, 500, 40, &path).await;
+    fail_next(&emu, 502, 40, &path).await;
     let r = call(
         &client,
         "createCases",
