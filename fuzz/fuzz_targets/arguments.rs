@@ -71,7 +71,7 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = &valid {
         let _ = results::invalid_arguments(entry, e);
     }
-    if entry.workflow.is_none()
+    if entry.is_rest()
         && let Ok(req) = mapping::to_request(entry, &args, Some("team-1"))
     {
         assert!(valid.is_ok(), "mapped although validation failed");

@@ -48,7 +48,9 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         let base = url::Url::parse(emu.base_url()).unwrap_or_else(|e| panic!("url: {e}"));
         let client = DuvoClient::new(ClientConfig::new(base, Some(ApiKey::new(emu.demo_key()))))
             .unwrap_or_else(|e| panic!("client: {e}"));
-        let catalog = Arc::new(duvo_mcp::workflows::full_catalog().unwrap_or_else(|e| panic!("catalog: {e}")));
+        let catalog = Arc::new(
+            duvo_mcp::workflows::full_catalog().unwrap_or_else(|e| panic!("catalog: {e}")),
+        );
         let options = ServerOptions {
             team_id: Some(emulator::DEMO_TEAM_ID.to_owned()),
             passthrough_auth: false,
