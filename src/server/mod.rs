@@ -167,20 +167,20 @@ impl DuvoServer {
         } else {
             None
         };
-        let selection = scope::header_selection(parts);
-        let read_only = selection.as_ref().is_some_and(|s| s.read_only);
-        let narrowed = match selection {
-            None => None,
-            Some(sel) => Some(
-                scope::narrow(
-                    &self.state.catalog,
-                    &self.state.listed,
-                    &self.state.allowed,
-                    &sel,
-                )
-                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
-            ),
-        };
+        // Headers (X-MCP-*) and /mcp query parameters narrow in turn; never widen.
+        let mut read_only = false;
+        let mut narrowed: Option<(Enabled, Enabled)> = None;
+        for sel in scope::request_selections(parts) {
+            read_only |= sel.read_only;
+            let (listed, allowed) = narrowed
+                .as_ref()
+                .map(|(l, a)| (l, a))
+                .unwrap_or((&self.state.listed, &self.state.allowed));
+            narrowed = Some(
+                scope::narrow(&self.state.catalog, listed, allowed, &sel)
+                    .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
+            );
+        }
         Ok(RequestScope {
             key,
             narrowed,
@@ -579,6 +579,37 @@ impl ServerHandler for DuvoServer {
     }
 
     async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // Metrics and the trace span of the call (src/telemetry); the call itself is below.
+        let name = request.name.as_ref();
+        let known = matches!(name, meta::SEARCH_TOOLS | meta::CALL_TOOL)
+            || self.state.catalog.get(name).is_some();
+        let tool = crate::telemetry::tool_label(name, known);
+        let span = crate::telemetry::tool_span(&tool);
+        let started = std::time::Instant::now();
+        let result = tracing::Instrument::instrument(
+            self.call_tool_untraced(request, context),
+            span.clone(),
+        )
+        .await;
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "error",
+            Ok(CallToolResponse::Complete(_)) => "ok",
+            Ok(CallToolResponse::InputRequired(_)) => "input_required",
+            Ok(_) => "task",
+            Err(_) => "protocol_error",
+        };
+        crate::telemetry::record_tool_call(&span, &tool, outcome, started.elapsed());
+        result
+    }
+}
+
+impl DuvoServer {
+    /// `tools/call` without the telemetry wrapper.
+    async fn call_tool_untraced(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
