@@ -218,8 +218,16 @@ async fn metrics_count_tool_calls_upstream_requests_and_sessions() {
         assert!(!text.contains(secret), "/metrics reveals {secret}");
     }
 
-    // Another call moves the counter.
-    mcp.call("listAgents", json!({})).await;
+    // Another call, answered 429 once and retried, moves the counters.
+    let armed = http()
+        .post(format!("{}/_emulator/faults", emu.base_url()))
+        .json(&json!({"status": 429, "count": 1, "retry_after": 1, "path_prefix": "/v2/teams"}))
+        .send()
+        .await
+        .expect("arm fault");
+    assert!(armed.status().is_success());
+    let r = mcp.call("listAgents", json!({})).await;
+    assert_eq!(r.result()["isError"], false, "{}", r.body);
     let (text, m) = scrape(&server).await;
     let ok = sample(
         &m,
@@ -227,6 +235,30 @@ async fn metrics_count_tool_calls_upstream_requests_and_sessions() {
         &[("tool", "listAgents"), ("outcome", "ok")],
     );
     assert_eq!(ok, Some(3.0), "{text}");
+    let op = ("operation", "GET /v2/teams/:id/agents");
+    assert_eq!(
+        sample(
+            &m,
+            "duvo_mcp_upstream_requests_total",
+            &[op, ("status", "429")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "duvo_mcp_upstream_requests_total",
+            &[op, ("status", "200")]
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&m, "duvo_mcp_upstream_retries_total", &[op]),
+        Some(1.0),
+        "{text}"
+    );
 }
 
 #[tokio::test]
