@@ -17,6 +17,7 @@ pub mod emulator;
 pub mod gateway;
 pub mod render;
 pub mod server;
+pub mod telemetry;
 pub mod tools_command;
 pub mod transport;
 pub mod workflows;

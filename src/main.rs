@@ -15,6 +15,15 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log line format on stderr: `text` or `json` (one object per line).
+    #[arg(
+        long,
+        global = true,
+        env = "DUVO_MCP_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: duvo_mcp::telemetry::LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,8 +70,10 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // Logs (text or JSON, stderr) and OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set;
+    // before the runtime: the OTLP exporter owns a blocking HTTP client.
+    let telemetry = duvo_mcp::telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,6 +87,7 @@ fn main() -> std::process::ExitCode {
     let outcome = runtime.block_on(run(cli));
     // A blocking stdin read cannot be cancelled: leave without waiting for it.
     runtime.shutdown_background();
+    telemetry.shutdown();
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -84,21 +96,6 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
-}
-
-fn init_logging() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DUVO_MCP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,duvo_mcp=info"));
-    // rmcp's session manager logs each Mcp-Session-Id at INFO ("create new session") and DEBUG;
-    // a session id is a bearer handle, so those records stay out of the log at any level.
-    if let Ok(d) = "rmcp::transport::streamable_http_server::session=warn".parse() {
-        filter = filter.add_directive(d);
-    }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ pub use error::ApiError;
 pub use request::{ApiBody, ApiRequest, ApiResponse, FilePart, RequestBody};
 pub use secret::ApiKey;
 
+use crate::telemetry;
 use error::error_chain;
 use ratelimit::RateLimiter;
 use retry::RetryPolicy;
@@ -159,21 +160,28 @@ impl DuvoClient {
         let limiter = self.limiter(key);
         let policy = &self.inner.config.retry;
         let mut attempt: u32 = 0;
+        // Bounded metric label and span name: `GET /v2/runs/{id}` (src/telemetry).
+        let operation = telemetry::operation(req.method.as_str(), &req.path);
         loop {
             attempt += 1;
+            let waiting = Instant::now();
             limiter.acquire().await;
+            telemetry::metrics::limiter_wait(waiting.elapsed());
+            let span = telemetry::upstream_span(req.method.as_str(), &operation, attempt);
             let mut builder = self
                 .inner
                 .http
                 .request(req.method.as_http(), url.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
-                .header(http::header::ACCEPT, "application/json");
+                .header(http::header::ACCEPT, "application/json")
+                .headers(telemetry::trace_headers(&span));
             if let Some(k) = &idempotency_key {
                 builder = builder.header("idempotency-key", k.as_str());
             }
             builder = req.body.apply(builder)?;
             let started = Instant::now();
-            let outcome = builder.send().await;
+            let outcome = tracing::Instrument::instrument(builder.send(), span.clone()).await;
+            telemetry::record_upstream(&span, &operation, &outcome, started.elapsed());
             let retry_in = match outcome {
                 Ok(resp) => {
                     limiter.observe(resp.headers(), Instant::now());
@@ -241,6 +249,7 @@ impl DuvoClient {
                     }
                 }
             };
+            telemetry::metrics::retry(&operation);
             tokio::time::sleep(retry_in).await;
         }
     }

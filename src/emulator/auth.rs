@@ -116,6 +116,12 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("").to_string());
     let fault_note = req.extensions().get::<super::faults::FaultNote>().cloned();
+    // W3C trace context sent by the client (duvo-mcp forwards it when OTLP traces are on).
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
 
     let (mut resp, rate) = process(
         &st,
@@ -136,6 +142,7 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
         "query": query,
         "idempotency_key": idem_key,
         "authorization_present": auth_raw.is_some(),
+        "traceparent": traceparent,
         "status": status,
     });
     if let Some(note) = &fault_note {

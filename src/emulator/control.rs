@@ -7,7 +7,7 @@
 //!   is given). Faults queue up; the first matching one is used. Answers `{"faults": [...]}`.
 //! - `GET /_emulator/faults`: the active faults. `DELETE /_emulator/faults`: clear them.
 //! - `GET /_emulator/requests`: `[{method, path, query, idempotency_key, authorization_present,
-//!   status}]`, oldest first (never the key itself). `DELETE /_emulator/requests`: clear the log.
+//!   traceparent, status}]`, oldest first (never the key itself). `DELETE /_emulator/requests`: clear the log.
 //! - `GET /_emulator/webhooks`: `[{url, payload}]` webhook deliveries attempted.
 //! - `PUT/GET/DELETE /_emulator/fault-profile`: the seeded fault profile (set, counts, off);
 //!   served by `faults.rs`. Its faults add `fault` and `fault_delay_ms` to request-log entries.

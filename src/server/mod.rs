@@ -151,20 +151,20 @@ impl DuvoServer {
         } else {
             None
         };
-        let selection = scope::header_selection(parts);
-        let read_only = selection.as_ref().is_some_and(|s| s.read_only);
-        let narrowed = match selection {
-            None => None,
-            Some(sel) => Some(
-                scope::narrow(
-                    &self.state.catalog,
-                    &self.state.listed,
-                    &self.state.allowed,
-                    &sel,
-                )
-                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
-            ),
-        };
+        // Headers (X-MCP-*) and /mcp query parameters narrow in turn; never widen.
+        let mut read_only = false;
+        let mut narrowed: Option<(Enabled, Enabled)> = None;
+        for sel in scope::request_selections(parts) {
+            read_only |= sel.read_only;
+            let (listed, allowed) = narrowed
+                .as_ref()
+                .map(|(l, a)| (l, a))
+                .unwrap_or((&self.state.listed, &self.state.allowed));
+            narrowed = Some(
+                scope::narrow(&self.state.catalog, listed, allowed, &sel)
+                    .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
+            );
+        }
         Ok(RequestScope {
             key,
             narrowed,
@@ -451,32 +451,32 @@ impl ServerHandler for DuvoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         use tracing::Instrument;
-        use tracing::field::Empty;
-        // One span per tool call; the client's requests (and their retries) log inside it and
-        // record their attempts and Duvo's status on it.
-        let span = tracing::info_span!(
-            "tool_call",
-            tool = %request.name,
-            request_id = ?context.id,
-            attempts = Empty,
-            upstream_status = Empty,
-            is_error = Empty,
-            duration_ms = Empty,
-        );
+        // One span per tool call (src/telemetry: also the OpenTelemetry span); the client's
+        // requests and their retries log inside it, record their attempts and Duvo's status on
+        // it, and each attempt is a child span. Metrics count the call by tool and outcome.
+        let name = request.name.as_ref();
+        let known = matches!(name, meta::SEARCH_TOOLS | meta::CALL_TOOL)
+            || self.state.catalog.get(name).is_some();
+        let tool = crate::telemetry::tool_label(name, known);
+        let span = crate::telemetry::tool_span(&tool, &context.id);
         let started = std::time::Instant::now();
-        let outcome = self
+        let result = self
             .call_tool_in_span(request, context)
             .instrument(span.clone())
             .await;
-        let is_error = match &outcome {
-            Ok(CallToolResponse::Complete(r)) => r.is_error.unwrap_or(false),
-            Ok(_) => false,
-            Err(_) => true,
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "error",
+            Ok(CallToolResponse::Complete(_)) => "ok",
+            Ok(CallToolResponse::InputRequired(_)) => "input_required",
+            Ok(_) => "task",
+            Err(_) => "protocol_error",
         };
+        let is_error = matches!(outcome, "error" | "protocol_error");
         span.record("is_error", is_error)
             .record("duration_ms", started.elapsed().as_millis() as u64);
+        crate::telemetry::record_tool_call(&span, &tool, outcome, started.elapsed());
         tracing::debug!(parent: &span, "tool call finished");
-        outcome
+        result
     }
 }
 

@@ -38,6 +38,40 @@ pub fn bearer_key(parts: &Parts) -> Option<ApiKey> {
     Some(ApiKey::new(token))
 }
 
+/// Query parameters on `/mcp` that narrow like the headers (for clients that can set a URL but
+/// no headers): `toolsets`, `tools`, `exclude_tools`, `read_only`.
+pub const QUERY_PARAMS: [&str; 4] = ["toolsets", "tools", "exclude_tools", "read_only"];
+
+/// The selections one request asks for: the narrowing headers and the narrowing query
+/// parameters, each when present. Both apply (one after the other), so neither can widen the
+/// other or the server's own filters.
+pub fn request_selections(parts: &Parts) -> Vec<Selection> {
+    header_selection(parts)
+        .into_iter()
+        .chain(query_selection(parts))
+        .collect()
+}
+
+/// The selection the narrowing query parameters ask for, if any is present.
+pub fn query_selection(parts: &Parts) -> Option<Selection> {
+    let query = parts.uri.query()?;
+    let mut found: [Option<String>; 4] = Default::default();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if let Some(i) = QUERY_PARAMS.iter().position(|p| *p == k) {
+            // Repeated parameters join like a comma list (`tools=a&tools=b`).
+            match &mut found[i] {
+                Some(prev) => {
+                    prev.push(',');
+                    prev.push_str(&v);
+                }
+                slot => *slot = Some(v.into_owned()),
+            }
+        }
+    }
+    let [toolsets, tools, exclude, read_only] = found;
+    selection_from(toolsets, tools, exclude, read_only)
+}
+
 /// The selection the narrowing headers ask for, if any header is present.
 pub fn header_selection(parts: &Parts) -> Option<Selection> {
     let get = |name: &str| {
@@ -47,10 +81,21 @@ pub fn header_selection(parts: &Parts) -> Option<Selection> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let toolsets = get(HEADER_TOOLSETS);
-    let tools = get(HEADER_TOOLS);
-    let exclude = get(HEADER_EXCLUDE_TOOLS);
-    let read_only = get(HEADER_READ_ONLY).map(|v| {
+    selection_from(
+        get(HEADER_TOOLSETS),
+        get(HEADER_TOOLS),
+        get(HEADER_EXCLUDE_TOOLS),
+        get(HEADER_READ_ONLY),
+    )
+}
+
+fn selection_from(
+    toolsets: Option<String>,
+    tools: Option<String>,
+    exclude: Option<String>,
+    read_only: Option<String>,
+) -> Option<Selection> {
+    let read_only = read_only.map(|v| {
         matches!(
             v.trim().to_ascii_lowercase().as_str(),
             "1" | "true" | "yes" | "on"

@@ -14,6 +14,14 @@ use subtle::ConstantTimeEq;
 /// (`--passthrough-auth` together with `--auth-token`).
 pub const HEADER_MCP_AUTH: &str = "x-mcp-auth";
 
+/// Headers that may also carry the shared token with `--passthrough-auth`, for clients that can
+/// only send a few standard headers (Claude's connectors allow `Authorization`, `X-API-Key` and
+/// `X-Auth-Token`). Checked after `X-MCP-Auth`, first present wins.
+pub const CONNECTOR_TOKEN_HEADERS: [&str; 2] = ["x-auth-token", "x-api-key"];
+
+/// Prometheus metrics path: behind Host/Origin and the shared token (when set), never a Duvo key.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// Liveness path: answered before admission (no Host/Origin/token check; Kubernetes probes send
 /// `Host: <pod-ip>:<port>`), and it reveals nothing but `{"status":"ok"}`.
 pub const HEALTH_PATH: &str = "/healthz";
@@ -358,16 +366,28 @@ impl InboundAuth {
         }
     }
 
+    /// The shared token as presented: `Authorization` (`Bearer`), or with `--passthrough-auth`
+    /// the first of `X-MCP-Auth`, `X-Auth-Token`, `X-API-Key` present (`Bearer` or bare).
+    fn presented_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        let value = |name: &str, bare_ok: bool| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().ok().and_then(|v| token_from(v, bare_ok)))
+        };
+        if !self.passthrough {
+            return value(header::AUTHORIZATION.as_str(), false).flatten();
+        }
+        std::iter::once(HEADER_MCP_AUTH)
+            .chain(CONNECTOR_TOKEN_HEADERS)
+            .find_map(|name| value(name, true))
+            .flatten()
+    }
+
     /// The credentials a request presents: (shared token, passthrough Duvo key), each only when
     /// this server uses it. For fingerprinting who opened a session; never log them.
     pub fn presented<'a>(&self, headers: &'a HeaderMap) -> (Option<&'a str>, Option<&'a str>) {
         let token = if self.token.is_some() {
-            let name = self.token_header();
-            let bare_ok = name != header::AUTHORIZATION;
-            headers
-                .get(&name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| token_from(v, bare_ok))
+            self.presented_token(headers)
         } else {
             None
         };
@@ -382,17 +402,13 @@ impl InboundAuth {
         (token, key)
     }
 
-    /// Checks one request's headers; `Err` is the reason for a 401 (never containing a secret).
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+    /// Checks the shared token only (when one is set); `Err` is the reason for a 401.
+    pub fn check_token(&self, headers: &HeaderMap) -> Result<(), &'static str> {
         if let Some(expected) = &self.token {
-            let name = self.token_header();
-            let presented = headers
-                .get(&name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| token_from(v, name != header::AUTHORIZATION));
-            let Some(presented) = presented else {
+            let Some(presented) = self.presented_token(headers) else {
                 return Err(if self.passthrough {
-                    "missing X-MCP-Auth: Bearer <token> (this server requires an access token)"
+                    "missing X-MCP-Auth: Bearer <token> (or X-Auth-Token / X-API-Key: <token>; \
+                     this server requires an access token)"
                 } else {
                     "missing Authorization: Bearer <token> (this server requires an access token)"
                 });
@@ -401,6 +417,12 @@ impl InboundAuth {
                 return Err("invalid access token");
             }
         }
+        Ok(())
+    }
+
+    /// Checks one request's headers; `Err` is the reason for a 401 (never containing a secret).
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        self.check_token(headers)?;
         if self.passthrough {
             let key = headers
                 .get(header::AUTHORIZATION)
@@ -508,7 +530,12 @@ impl Guard {
         if req.uri().path() == HEALTH_PATH {
             return Ok(());
         }
-        self.auth.check(headers).map_err(|reason| {
+        let check = if req.uri().path() == METRICS_PATH {
+            self.auth.check_token(headers)
+        } else {
+            self.auth.check(headers)
+        };
+        check.map_err(|reason| {
             tracing::debug!(path = req.uri().path(), reason, "rejected: unauthenticated");
             Rejection::Unauthorized(reason)
         })

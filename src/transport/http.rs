@@ -202,6 +202,10 @@ struct Settings {
     idle: Duration,
     drain: Duration,
     sse: bool,
+    /// `/readyz` checks besides draining (the upstream probe; shared state adds its own).
+    checks: crate::transport::ready::Checks,
+    /// The Prometheus recorder behind `/metrics` (`None`: not installed).
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Settings {
@@ -271,6 +275,8 @@ impl Settings {
             idle: Duration::from_secs(args.session_idle_timeout),
             drain: Duration::from_secs(args.shutdown_timeout),
             sse: !args.no_sse,
+            checks: crate::transport::ready::Checks::default(),
+            metrics: None,
         })
     }
 
@@ -357,6 +363,12 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         None => client_config,
     };
     let client = DuvoClient::new(client_config)?;
+    // Readiness and metrics (src/transport/ready.rs, src/telemetry).
+    settings.checks.push(Arc::new(
+        crate::transport::ready::UpstreamProbe::new(client.base_url())
+            .context("building the readiness probe")?,
+    ));
+    settings.metrics = crate::telemetry::metrics::install();
     let options = ServerOptions {
         team_id,
         passthrough_auth: passthrough,
@@ -400,9 +412,16 @@ fn banner(addr: SocketAddr, s: &Settings, tools: usize, upstream: &str, fixtures
         );
     }
     eprintln!(
-        "  health:          {base}{}",
-        crate::transport::guard::HEALTH_PATH
+        "  health:          {base}{} (liveness), {base}{} (readiness)",
+        crate::transport::guard::HEALTH_PATH,
+        crate::transport::ready::READY_PATH
     );
+    if s.metrics.is_some() {
+        eprintln!(
+            "  metrics:         {base}{} (Prometheus; needs the token when one is set)",
+            crate::transport::guard::METRICS_PATH
+        );
+    }
     let auth = &s.guard.auth;
     let mode = match (auth.has_token(), auth.passthrough()) {
         (true, true) => {
@@ -536,6 +555,20 @@ fn router<H: ServerHandler + Clone>(
             .layer(DefaultBodyLimit::max(s.max_body));
         app = app.merge(sse_routes);
     }
+    if let Some(handle) = s.metrics.clone() {
+        let scrape = crate::transport::metrics_route::Scrape {
+            handle,
+            limits: limits.clone(),
+        };
+        app = app.route(
+            crate::transport::guard::METRICS_PATH,
+            get(crate::transport::metrics_route::metrics).with_state(scrape),
+        );
+    }
+    let ready = crate::transport::ready::Readiness {
+        checks: s.checks.clone(),
+        limits: limits.clone(),
+    };
     let guarded = app
         .fallback(not_found)
         .layer(from_fn_with_state(
@@ -549,9 +582,14 @@ fn router<H: ServerHandler + Clone>(
         .layer(from_fn_with_state(s.guard.clone(), admission));
     // Liveness answers whatever the Host (Kubernetes probes send `Host: <pod-ip>:<port>`) and
     // without the token: it reveals nothing. It still says 503 while draining.
+    // Readiness likewise, and outside the drain layer: it reports draining in its own JSON.
     Router::new()
         .route(crate::transport::guard::HEALTH_PATH, get(healthz))
         .layer(from_fn_with_state(limits, drain))
+        .route(
+            crate::transport::ready::READY_PATH,
+            get(crate::transport::ready::readyz).with_state(ready),
+        )
         .merge(guarded)
 }
 

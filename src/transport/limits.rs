@@ -97,6 +97,12 @@ impl Limits {
         self.streams.clone().try_acquire_owned().ok()
     }
 
+    /// Event streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.max_streams
+            .saturating_sub(self.streams.available_permits())
+    }
+
     /// Whether a graceful shutdown has begun.
     pub fn draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
