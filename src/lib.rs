@@ -11,5 +11,6 @@ pub mod config;
 pub mod conformance;
 pub mod emulator;
 pub mod server;
+pub mod shared_state;
 pub mod transport;
 pub mod workflows;

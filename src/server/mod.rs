@@ -114,6 +114,14 @@ impl ServerState {
         })
     }
 
+    /// Shares the team cache and the started-Job records through `shared` (Redis); the client's
+    /// rate budget is shared through its own `ClientConfig::shared`.
+    pub fn with_shared_state(mut self, shared: crate::shared_state::SharedState) -> Self {
+        self.teams = TeamResolver::new(self.options.team_id.clone()).with_shared(shared.clone());
+        self.started_jobs = std::mem::take(&mut self.started_jobs).with_shared(shared);
+        self
+    }
+
     /// Lets workflows read and write local files below the given directories (stdio only;
     /// without this call local paths are refused).
     pub fn with_local_files(mut self, local_files: crate::workflows::local::LocalFiles) -> Self {

@@ -13,6 +13,8 @@ pub const MAX_CACHED_TEAMS: usize = 10_000;
 pub struct TeamResolver {
     configured: Option<String>,
     resolved: Mutex<LruCache<u64, String>>,
+    /// Replicas share resolved teams through Redis when configured.
+    shared: crate::shared_state::SharedState,
 }
 
 impl Default for TeamResolver {
@@ -29,7 +31,14 @@ impl TeamResolver {
             resolved: Mutex::new(LruCache::new(
                 NonZeroUsize::new(MAX_CACHED_TEAMS).unwrap_or(NonZeroUsize::MIN),
             )),
+            shared: crate::shared_state::SharedState::in_process(),
         }
+    }
+
+    /// Also keeps resolved teams in `shared` (Redis), keyed by the key's digest.
+    pub fn with_shared(mut self, shared: crate::shared_state::SharedState) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// The team for calls made with `key` (`None` = the server's key).
@@ -45,6 +54,11 @@ impl TeamResolver {
         if let Some(team) = self.lock().get(&fingerprint) {
             return Ok(team.clone());
         }
+        let digest = client.caller_digest(key);
+        if let Some(team) = self.shared.team(&digest).await {
+            self.lock().put(fingerprint, team.clone());
+            return Ok(team);
+        }
         let req = ApiRequest::new(Method::Get, "/v2/teams");
         let resp = match key {
             Some(k) => client.send_as(k, &req).await,
@@ -53,6 +67,7 @@ impl TeamResolver {
         .map_err(|e| format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id"))?;
         let team = single_team(&resp.body)?;
         self.lock().put(fingerprint, team.clone());
+        self.shared.put_team(&digest, &team).await;
         Ok(team)
     }
 
