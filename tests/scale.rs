@@ -504,3 +504,54 @@ async fn three_replicas_share_one_budget_behind_nginx() {
     drop((b, c, a));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn stateless_mode_serves_2026_requests_and_refuses_legacy_sessions_and_sse() {
+    let s = spawn(
+        &["--demo", "--stateless"],
+        &[("DUVO_MCP_STATE_KEY", STATE_KEY)],
+    )
+    .await;
+    let modern = http_support::Mcp::modern(&s.url("/mcp"), http_support::headers(&[]));
+    assert!(modern.tool_names().await.contains(&"listAgents".to_owned()));
+    let refused = http_support::post(
+        &s.url("/mcp"),
+        &http_support::headers(&[]),
+        &http_support::initialize_body(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let err = &refused.response()["error"];
+    assert_eq!(refused.response()["id"], 0);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--stateless") && m.contains("2026-07-28")),
+        "{err}"
+    );
+    let sse = reqwest::Client::new()
+        .get(s.url("/sse"))
+        .send()
+        .await
+        .expect("GET /sse");
+    assert_eq!(sse.status(), StatusCode::NOT_FOUND, "/sse is off");
+}
+
+#[tokio::test]
+async fn redis_and_stateless_require_the_state_key() {
+    for args in [
+        vec!["--demo", "--stateless"],
+        vec!["--demo", "--redis-url", "redis://127.0.0.1:1/0"],
+    ] {
+        let (code, log) = http_support::run_to_exit(&args, &[]).await;
+        assert_eq!(code, Some(2), "{log}");
+        assert!(
+            log.contains("DUVO_MCP_STATE_KEY is required") && log.contains("openssl rand -hex 32"),
+            "{log}"
+        );
+    }
+    let (code, log) =
+        http_support::run_to_exit(&["--demo"], &[("DUVO_MCP_STATE_KEY", "too short")]).await;
+    assert_eq!(code, Some(2), "{log}");
+    assert!(log.contains("32 random bytes"), "{log}");
+}
