@@ -230,10 +230,11 @@ async fn call_raw(http: &reqwest::Client, urls: &[String], name: &str, body: Val
                     .unwrap_or("")
                     .to_owned();
                 let text = resp.text().await.unwrap_or_default();
-                let result = messages(&ct, &text)
-                    .into_iter()
-                    .find_map(|m| m.get("result").cloned());
-                match result {
+                let msgs = messages(&ct, &text);
+                if let Some(err) = msgs.iter().find_map(|m| m.get("error")) {
+                    panic!("{name}: JSON-RPC error {err}");
+                }
+                match msgs.into_iter().find_map(|m| m.get("result").cloned()) {
                     Some(result) => return Called { result, retries },
                     None => format!("no result in {text}"),
                 }
