@@ -17,6 +17,7 @@ pub mod emulator;
 pub mod gateway;
 pub mod render;
 pub mod server;
+pub mod shared_state;
 pub mod telemetry;
 pub mod tools_command;
 pub mod transport;

@@ -50,6 +50,9 @@ enum Command {
         /// Requests per minute per key before 429.
         #[arg(long, default_value_t = 300)]
         rate_limit: u32,
+        /// Seconds per rate-limit window (60 like Duvo; shorter for quick tests).
+        #[arg(long, default_value_t = 60)]
+        rate_window: u32,
         #[command(flatten)]
         faults: emulator::faults::FaultArgs,
     },
@@ -114,8 +117,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             time_scale,
             rate_limit,
+            rate_window,
             faults,
-        } => run_emulator(listen, time_scale, rate_limit, faults).await,
+        } => run_emulator(listen, time_scale, (rate_limit, rate_window), faults).await,
         Command::Tools {
             json,
             stats,
@@ -175,6 +179,7 @@ async fn serve_stdio(
     let options = ServerOptions {
         team_id,
         passthrough_auth: false,
+        ..ServerOptions::default()
     };
     let state =
         ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
@@ -188,7 +193,7 @@ async fn serve_stdio(
 async fn run_emulator(
     listen: SocketAddr,
     time_scale: f64,
-    rate_limit: u32,
+    (rate_limit, rate_window): (u32, u32),
     faults: emulator::faults::FaultArgs,
 ) -> anyhow::Result<()> {
     let faults = faults.profile().map_err(anyhow::Error::msg)?;
@@ -198,6 +203,7 @@ async fn run_emulator(
     let config = emulator::EmulatorConfig {
         time_scale,
         rate_limit_per_minute: rate_limit,
+        rate_window_secs: rate_window,
         faults,
         ..emulator::EmulatorConfig::default()
     };

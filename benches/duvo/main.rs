@@ -1,13 +1,15 @@
 //! `cargo bench --bench duvo`: figures for start-up, per-call overhead, HTTP throughput, memory
 //! and context size, against the built-in emulator on loopback. Prints Markdown tables on stdout
 //! and writes `target/bench/results.json`. No timing assertions: it measures, it never fails on
-//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run.
+//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run;
+//! `DUVO_BENCH_ONLY=replicas` measures only stateless replicas behind nginx (`replicas.rs`).
 
 mod context;
 mod memory;
 mod node_client;
 mod overhead;
 mod procs;
+mod replicas;
 mod report;
 mod sse_client;
 mod startup;
@@ -96,6 +98,17 @@ async fn run() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let emulator = procs::emulator().await?;
     let run_id = procs::seeded_run_id(&http, &emulator.base).await?;
+    let replicas_window = if quick {
+        plan.window
+    } else {
+        Duration::from_secs(8)
+    };
+    if std::env::var("DUVO_BENCH_ONLY").is_ok_and(|v| v == "replicas") {
+        if let Some(rows) = replicas::measure(&emulator.base, &run_id, 16, replicas_window).await? {
+            println!("{}", replicas::table(&rows));
+        }
+        return Ok(());
+    }
 
     eprintln!("bench: start-up ({} runs)", plan.startup_runs);
     let startup = startup::measure(&emulator.base, plan.startup_runs).await?;
@@ -124,6 +137,7 @@ async fn run() -> anyhow::Result<()> {
     eprintln!("bench: Node client (TypeScript SDK) on /mcp");
     let node = node_client::measure(&server.base, plan.node_calls).await;
     drop(server);
+    let replica_rows = replicas::measure(&emulator.base, &run_id, 16, replicas_window).await?;
 
     eprintln!("bench: memory ({} SSE sessions)", plan.sse_sessions);
     let memory = memory::measure(&emulator.base, plan.sse_sessions).await?;
@@ -142,6 +156,9 @@ async fn run() -> anyhow::Result<()> {
     };
     let table = report.table();
     println!("{table}");
+    if let Some(rows) = &replica_rows {
+        println!("{}", replicas::table(rows));
+    }
     let path = output_path();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

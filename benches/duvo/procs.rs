@@ -60,7 +60,7 @@ pub fn command(args: &[&str]) -> Command {
 }
 
 /// Spawns `cmd` and waits for the stderr line containing `marker` followed by a URL.
-async fn spawn_listening(mut cmd: Command, marker: &str) -> anyhow::Result<Listening> {
+pub async fn spawn_listening(mut cmd: Command, marker: &str) -> anyhow::Result<Listening> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

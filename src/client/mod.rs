@@ -36,6 +36,8 @@ pub struct ClientConfig {
     pub rate_limit_per_minute: u32,
     /// Secrets masked in every upstream string (errors, bodies) before it reaches a result or log.
     pub redact: redact::Redactor,
+    /// Where the per-key rate budget lives (in-process, or Redis shared by replicas).
+    pub shared: crate::shared_state::SharedState,
 }
 
 impl ClientConfig {
@@ -51,6 +53,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             rate_limit_per_minute: ratelimit::DEFAULT_LIMIT,
+            shared: crate::shared_state::SharedState::in_process(),
         }
     }
 
@@ -158,6 +161,12 @@ impl DuvoClient {
         });
         let retryable = req.method.is_idempotent() || idempotency_key.is_some();
         let limiter = self.limiter(key);
+        let limiter = self.inner.config.shared.budget(
+            self.inner.config.base_url.as_str(),
+            &key.digest(),
+            self.inner.config.rate_limit_per_minute,
+            &limiter,
+        );
         let policy = &self.inner.config.retry;
         let mut attempt: u32 = 0;
         // Bounded metric label and span name: `GET /v2/runs/{id}` (src/telemetry).
@@ -184,7 +193,7 @@ impl DuvoClient {
             telemetry::record_upstream(&span, &operation, &outcome, started.elapsed());
             let retry_in = match outcome {
                 Ok(resp) => {
-                    limiter.observe(resp.headers(), Instant::now());
+                    limiter.observe(resp.headers()).await;
                     let status = resp.status().as_u16();
                     tracing::debug!(
                         method = req.method.as_str(),
@@ -219,10 +228,9 @@ impl DuvoClient {
                             return Err(err);
                         };
                         if status == 429 {
-                            limiter.block_for(
-                                retry_after.unwrap_or(Duration::from_secs(1)),
-                                Instant::now(),
-                            );
+                            limiter
+                                .block_for(retry_after.unwrap_or(Duration::from_secs(1)))
+                                .await;
                         }
                         // The same key is still being processed (an earlier attempt timed out
                         // here but runs on there): wait and ask again; the answer will be replayed.

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Duvo's documented budget per key and minute.
 pub const DEFAULT_LIMIT: u32 = 300;
-const WINDOW: Duration = Duration::from_secs(60);
+/// Length of a rate-limit window when the server has not said otherwise.
+pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// The budget of one API key.
 #[derive(Debug)]
@@ -115,7 +116,7 @@ impl RateLimiter {
     }
 }
 
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+pub(crate) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 

@@ -193,7 +193,8 @@ async fn process(
     }
 
     // 2. Rate limit per presented key.
-    let rate = st.control().hit(&bucket, limit, now);
+    let window = i64::from(st.config.rate_window_secs.max(1));
+    let rate = st.control().hit(&bucket, limit, now, window);
     if rate.limited {
         let wait = u64::try_from((rate.reset - now).max(1)).unwrap_or(1);
         let err = ApiError::new(

@@ -66,6 +66,9 @@ pub struct EmulatorConfig {
     pub time_scale: f64,
     /// Requests per minute allowed per API key before 429 (default 300).
     pub rate_limit_per_minute: u32,
+    /// Length of the fixed rate-limit window in seconds (default 60, Duvo's; shorter windows
+    /// make rate-limit tests quick: `rate_limit_per_minute` requests per window).
+    pub rate_window_secs: u32,
     /// Seed the realistic sample data (default true).
     pub seed: bool,
     /// Check every `/v2/...` JSON response against the OpenAPI spec and record violations at
@@ -81,6 +84,7 @@ impl Default for EmulatorConfig {
         Self {
             time_scale: 1.0,
             rate_limit_per_minute: 300,
+            rate_window_secs: 60,
             seed: true,
             validate_responses: false,
             faults: faults::FaultProfile::none(),

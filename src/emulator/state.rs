@@ -224,14 +224,14 @@ pub struct Control {
 
 impl Control {
     /// Count a request against `key`'s window.
-    pub fn hit(&mut self, key: &str, limit: u32, now: i64) -> RateInfo {
+    pub fn hit(&mut self, key: &str, limit: u32, now: i64, window: i64) -> RateInfo {
         let w = self.windows.entry(key.to_string()).or_insert(Window {
-            reset: now + 60,
+            reset: now + window,
             count: 0,
         });
         if now >= w.reset {
             *w = Window {
-                reset: now + 60,
+                reset: now + window,
                 count: 0,
             };
         }

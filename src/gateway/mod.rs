@@ -128,17 +128,19 @@ pub type Outcome = Result<ApiResponse, Box<RestFailure>>;
 
 impl Gateway {
     /// A gateway over `catalog` and `client`; `team_id` is the configured team (else resolved
-    /// per key); with `passthrough_auth` every call must bring its caller's key.
+    /// per key, and shared through `shared` when it is Redis); with `passthrough_auth` every call
+    /// must bring its caller's key.
     pub fn new(
         catalog: Arc<Catalog>,
         client: DuvoClient,
         team_id: Option<String>,
         passthrough_auth: bool,
+        shared: crate::shared_state::SharedState,
     ) -> Self {
         Self {
             catalog,
             client,
-            teams: TeamResolver::new(team_id),
+            teams: TeamResolver::new(team_id).with_shared(shared),
             passthrough_auth,
         }
     }
@@ -280,7 +282,7 @@ impl Gateway {
     /// The team for `key`: configured, cached, or asked with the catalog's `listMyTeams` entry.
     async fn team_for(&self, key: Option<&ApiKey>) -> Result<String, String> {
         self.teams
-            .team_for(key, || async {
+            .team_for(key, self.client.caller_digest(key), || async {
                 let entry = self
                     .catalog
                     .rest(LIST_MY_TEAMS)

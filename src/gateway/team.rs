@@ -14,6 +14,8 @@ pub const MAX_CACHED_TEAMS: usize = 10_000;
 pub struct TeamResolver {
     configured: Option<String>,
     resolved: Mutex<LruCache<u64, String>>,
+    /// Replicas share resolved teams through Redis when configured.
+    shared: crate::shared_state::SharedState,
 }
 
 impl Default for TeamResolver {
@@ -30,15 +32,23 @@ impl TeamResolver {
             resolved: Mutex::new(LruCache::new(
                 NonZeroUsize::new(MAX_CACHED_TEAMS).unwrap_or(NonZeroUsize::MIN),
             )),
+            shared: crate::shared_state::SharedState::in_process(),
         }
     }
 
-    /// The team for calls made with `key` (`None` = the server's key); `list_teams` performs
-    /// `listMyTeams` with that key when the team is neither configured nor cached (its error is
-    /// a one-line reason).
+    /// Also keeps resolved teams in `shared` (Redis), keyed by the key's digest.
+    pub fn with_shared(mut self, shared: crate::shared_state::SharedState) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The team for calls made with `key` (`None` = the server's key; `digest` is the digest of
+    /// the key in effect, the shared cache's key); `list_teams` performs `listMyTeams` with that
+    /// key when the team is neither configured nor cached (its error is a one-line reason).
     pub async fn team_for<F, Fut>(
         &self,
         key: Option<&ApiKey>,
+        digest: [u8; 32],
         list_teams: F,
     ) -> Result<String, String>
     where
@@ -52,11 +62,16 @@ impl TeamResolver {
         if let Some(team) = self.lock().get(&fingerprint) {
             return Ok(team.clone());
         }
+        if let Some(team) = self.shared.team(&digest).await {
+            self.lock().put(fingerprint, team.clone());
+            return Ok(team);
+        }
         let body = list_teams().await.map_err(|e| {
             format!("could not resolve the team with listMyTeams ({e}); set DUVO_TEAM_ID or pass team_id")
         })?;
         let team = single_team(&body)?;
         self.lock().put(fingerprint, team.clone());
+        self.shared.put_team(&digest, &team).await;
         Ok(team)
     }
 

@@ -44,6 +44,8 @@ pub struct ServerOptions {
     pub team_id: Option<String>,
     /// Each HTTP request brings its own Duvo key in `Authorization` (multi-tenant).
     pub passthrough_auth: bool,
+    /// What replicas share (team cache, started-Job records): Redis, or in-process.
+    pub shared: crate::shared_state::SharedState,
 }
 
 /// Everything the handler needs; shared by every session of the process.
@@ -78,7 +80,12 @@ impl ServerState {
             client,
             options.team_id.clone(),
             options.passthrough_auth,
+            options.shared.clone(),
         ));
+        let mut services = Services::new(gateway);
+        services.started_jobs = Arc::new(
+            crate::workflows::started::StartedJobs::default().with_shared(options.shared.clone()),
+        );
         Ok(Self {
             catalog,
             listed,
@@ -86,7 +93,7 @@ impl ServerState {
             selection,
             search,
             options,
-            services: Services::new(gateway),
+            services,
         })
     }
 

@@ -13,6 +13,7 @@ use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_bas
 use crate::conformance::FixtureServer;
 use crate::emulator;
 use crate::server::{DuvoServer, ServerOptions, ServerState};
+use crate::shared_state::{SharedState, state_key};
 use crate::transport::accept::{self, ConnectionLimits};
 use crate::transport::guard::{Guard, HostList, InboundAuth, OriginList, admission};
 use crate::transport::limits::{Limits, hold_until_body_ends, unavailable};
@@ -167,6 +168,26 @@ pub struct HttpArgs {
     /// Do not serve the deprecated HTTP+SSE transport (/sse, /message).
     #[arg(long)]
     pub no_sse: bool,
+    /// Share state between replicas (per-key rate budget, team cache, started Jobs) in this
+    /// Redis (`redis://host:6379/0`); needs DUVO_MCP_STATE_KEY. Prefer the environment variable
+    /// when the URL holds a password.
+    #[arg(
+        long,
+        env = "DUVO_MCP_REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub redis_url: Option<Secret>,
+    /// Serve only stateless 2026-07-28 requests on /mcp (legacy `initialize` sessions are
+    /// refused, /sse is off): for replicas behind a round-robin balancer. Needs
+    /// DUVO_MCP_STATE_KEY.
+    #[arg(
+        long,
+        env = "DUVO_MCP_STATELESS",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub stateless: bool,
     /// Also serve the fixture tools, resources and prompts of the MCP conformance suite.
     #[arg(long, hide = true)]
     pub conformance_fixtures: bool,
@@ -206,6 +227,8 @@ struct Settings {
     checks: crate::transport::ready::Checks,
     /// The Prometheus recorder behind `/metrics` (`None`: not installed).
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// `--stateless`: only 2026-07-28 stateless requests on `/mcp`, no `/sse`.
+    stateless: bool,
 }
 
 impl Settings {
@@ -274,15 +297,16 @@ impl Settings {
             body_read: Duration::from_secs(args.body_read_timeout),
             idle: Duration::from_secs(args.session_idle_timeout),
             drain: Duration::from_secs(args.shutdown_timeout),
-            sse: !args.no_sse,
+            sse: !args.no_sse && !args.stateless,
             checks: crate::transport::ready::Checks::default(),
             metrics: None,
+            stateless: args.stateless,
         })
     }
 
     fn rmcp_config(&self, ct: CancellationToken) -> StreamableHttpServerConfig {
         let mut config = StreamableHttpServerConfig::default()
-            .with_legacy_session_mode(true)
+            .with_legacy_session_mode(!self.stateless)
             .with_sse_keep_alive(Some(SSE_KEEP_ALIVE))
             .with_max_request_body_bytes(self.max_body)
             .with_cancellation_token(ct);
@@ -309,6 +333,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     let selection = args.filter.selection()?;
     catalog.select(&selection)?;
     let passthrough = args.passthrough_auth;
+    let shared = shared_state_from_args(&args).await?;
 
     let mut demo = None;
     let (client_config, team_id, upstream) = if args.connection.demo {
@@ -358,20 +383,29 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         (c.client, c.team_id, upstream)
     };
     // The inbound token never goes upstream, but mask it in upstream strings all the same.
-    let client_config = match args.auth_token.as_ref() {
+    let mut client_config = match args.auth_token.as_ref() {
         Some(t) => client_config.with_secret(&t.0),
         None => client_config,
     };
+    client_config.shared = shared.clone();
     let client = DuvoClient::new(client_config)?;
     // Readiness and metrics (src/transport/ready.rs, src/telemetry).
     settings.checks.push(Arc::new(
         crate::transport::ready::UpstreamProbe::new(client.base_url())
             .context("building the readiness probe")?,
     ));
+    if shared.is_configured() {
+        settings
+            .checks
+            .push(Arc::new(crate::transport::ready::SharedStateCheck(
+                shared.clone(),
+            )));
+    }
     settings.metrics = crate::telemetry::metrics::install();
     let options = ServerOptions {
         team_id,
         passthrough_auth: passthrough,
+        shared,
     };
     let state = Arc::new(ServerState::new(catalog, selection, client, options)?);
     let tools = state.listed_tools().len();
@@ -397,6 +431,35 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         emu.shutdown().await;
     }
     outcome
+}
+
+/// The state key (required with `--redis-url` or `--stateless`) and the shared-state handle.
+async fn shared_state_from_args(args: &HttpArgs) -> anyhow::Result<SharedState> {
+    let redis = args
+        .redis_url
+        .as_ref()
+        .map(|u| u.0.trim())
+        .filter(|u| !u.is_empty());
+    let required = match (redis.is_some(), args.stateless) {
+        (true, true) => Some("--redis-url and --stateless"),
+        (true, false) => Some("--redis-url (DUVO_MCP_REDIS_URL)"),
+        (false, true) => Some("--stateless"),
+        (false, false) => None,
+    };
+    match state_key::from_env(required)? {
+        Some(codec) => {
+            crate::workflows::human::use_state_codec(codec);
+        }
+        None => tracing::warn!(
+            "DUVO_MCP_STATE_KEY is not set: input-required requestState is sealed with a random \
+             per-process key, so a retry after a restart or on another replica fails; set it \
+             (openssl rand -hex 32) when running several replicas"
+        ),
+    }
+    match redis {
+        Some(url) => SharedState::connect(url).await,
+        None => Ok(SharedState::in_process()),
+    }
 }
 
 /// Prints the served URLs on stderr.
@@ -432,6 +495,15 @@ fn banner(addr: SocketAddr, s: &Settings, tools: usize, upstream: &str, fixtures
         (false, false) => "none (loopback only)",
     };
     eprintln!("  auth:            {mode}");
+    if s.stateless {
+        eprintln!(
+            "  mode:            stateless (2026-07-28 requests only; legacy sessions and /sse off)"
+        );
+    }
+    let shared = crate::shared_state::redis_status();
+    if shared != crate::shared_state::Status::Off {
+        eprintln!("  shared state:    Redis ({})", shared.as_str());
+    }
     if fixtures {
         eprintln!("  conformance fixtures: on");
     }
@@ -537,6 +609,9 @@ fn router<H: ServerHandler + Clone>(
             crate::transport::unreadable::answer_unreadable,
         ))
         .route_layer(from_fn_with_state(caps, mcp_sessions));
+    if s.stateless {
+        app = app.route_layer(axum::middleware::from_fn(stateless_only));
+    }
     if s.sse {
         let legacy = LegacySse::new(
             handler,
@@ -591,6 +666,54 @@ fn router<H: ServerHandler + Clone>(
             get(crate::transport::ready::readyz).with_state(ready),
         )
         .merge(guarded)
+}
+
+/// First protocol version without sessions.
+const STATELESS_VERSION: &str = "2026-07-28";
+
+/// `--stateless`: lets through only 2026-07-28 requests without a session; anything else (a
+/// legacy `initialize`, a request naming a session) gets HTTP 400 with a JSON-RPC error that
+/// names the mode.
+async fn stateless_only(req: Request, next: Next) -> Response {
+    let modern = req
+        .headers()
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() >= STATELESS_VERSION);
+    let session = req.headers().contains_key("mcp-session-id");
+    if modern && !session {
+        return next.run(req).await;
+    }
+    // Answer with the request's id when it has one (the body was already read within bounds).
+    let id = match req.method() == Method::POST {
+        true => axum::body::to_bytes(req.into_body(), 1 << 20)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null),
+        false => serde_json::Value::Null,
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": -32600,
+            "message": "this server runs in --stateless mode: it serves only stateless MCP \
+                        2026-07-28 requests (MCP-Protocol-Version: 2026-07-28, no Mcp-Session-Id); \
+                        legacy initialize sessions and /sse are off. Use a 2026-07-28 client, or a \
+                        deployment without --stateless behind sticky routing"
+        }
+    });
+    (
+        StatusCode::BAD_REQUEST,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> Response {

@@ -133,6 +133,30 @@ impl ReadinessCheck for UpstreamProbe {
     }
 }
 
+/// Redis, when `--redis-url` is set: ready while it answers. While it is down the replica keeps
+/// serving from in-process state (the fallback), but `/readyz` says so and answers 503: the
+/// issue's readiness rule is "Redis reachable when configured", so a balancer that honours
+/// readiness prefers replicas that still share the rate budget.
+pub struct SharedStateCheck(pub crate::shared_state::SharedState);
+
+impl ReadinessCheck for SharedStateCheck {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+    fn check(&self) -> BoxFuture<'_, CheckStatus> {
+        Box::pin(async move {
+            match self.0.status() {
+                crate::shared_state::Status::Up | crate::shared_state::Status::Off => {
+                    CheckStatus::Ok
+                }
+                crate::shared_state::Status::Down => {
+                    CheckStatus::Failed("down (serving from in-process fallback)")
+                }
+            }
+        })
+    }
+}
+
 /// State of the `/readyz` handler.
 #[derive(Clone)]
 pub struct Readiness {

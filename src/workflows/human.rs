@@ -18,11 +18,23 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Key of our input request in an `InputRequiredResult`.
 const INPUT_KEY: &str = "human_request";
 
-/// Seals `requestState` for MRTR retries; the key lives for this process only.
+/// Seals `requestState` for MRTR retries: the configured key ([`use_state_codec`]), else a
+/// random key that lives for this process only.
 static CODEC: LazyLock<Option<RequestStateCodec>> = LazyLock::new(|| {
+    if let Some(c) = CONFIGURED.get() {
+        return Some(c.clone());
+    }
     let key: [u8; 32] = rand::random();
     RequestStateCodec::try_new(key.to_vec()).ok()
 });
+static CONFIGURED: std::sync::OnceLock<RequestStateCodec> = std::sync::OnceLock::new();
+
+/// Seals and opens `requestState` with `codec` (`DUVO_MCP_STATE_KEY`) instead of a random
+/// per-process key. Call once, before serving (the first seal or open fixes the key); false if
+/// a codec was already configured.
+pub fn use_state_codec(codec: RequestStateCodec) -> bool {
+    CONFIGURED.set(codec).is_ok()
+}
 
 /// What became of a human request.
 pub enum Asked {

@@ -3,8 +3,9 @@
 //! exists instead of starting another — also while the first call is still starting it.
 //!
 //! Entries are keyed by a SHA-256 over the caller's key digest and the Job's inputs (never the
-//! raw key or message), and expire after [`WINDOW`]. The record sits behind this one type so a
-//! later backend (e.g. Redis, for several replicas) can replace the in-memory map.
+//! raw key or message), and expire after [`WINDOW`]. With shared state in Redis
+//! ([`crate::shared_state`]) the record is shared by every replica (a repeated call through
+//! another replica gets the same Job); while Redis is down, or without it, it is in memory.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -83,7 +84,11 @@ pub struct StartedJobs {
     window: Duration,
     slots: Slots,
     next_ticket: AtomicU64,
+    shared: crate::shared_state::SharedState,
 }
+
+/// How often a call waiting on another replica's start looks at the shared slot again.
+const SHARED_POLL: Duration = Duration::from_millis(200);
 
 impl Default for StartedJobs {
     fn default() -> Self {
@@ -98,12 +103,47 @@ impl StartedJobs {
             window,
             slots: Arc::default(),
             next_ticket: AtomicU64::new(1),
+            shared: crate::shared_state::SharedState::in_process(),
+        }
+    }
+
+    /// Also records starts in `shared` (Redis), so every replica sees them.
+    pub fn with_shared(mut self, shared: crate::shared_state::SharedState) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The shared record's answer for `key`; `None` when Redis is off or down.
+    async fn begin_shared(&self, key: StartKey) -> Option<Begin> {
+        use crate::shared_state::records::SharedSlot;
+        let token = uuid::Uuid::new_v4().to_string();
+        loop {
+            match self.shared.claim_start(&key.0, &token).await? {
+                SharedSlot::Claimed => {
+                    let mut ticket = self.start_local(key);
+                    ticket.remote = Some(Remote {
+                        shared: self.shared.clone(),
+                        token,
+                        window: self.window,
+                    });
+                    return Some(Begin::Start(ticket));
+                }
+                SharedSlot::Started { run_id, age } => {
+                    return Some(Begin::Existing { run_id, age });
+                }
+                SharedSlot::Starting => tokio::time::sleep(SHARED_POLL).await,
+            }
         }
     }
 
     /// The Job an identical call started within the window (waiting while that call is still
     /// starting it), or a ticket to start it. A start that fails hands over to the next caller.
     pub async fn begin(&self, key: StartKey) -> Begin {
+        if self.shared.is_configured()
+            && let Some(begun) = self.begin_shared(key).await
+        {
+            return begun;
+        }
         loop {
             let mut done = {
                 let mut slots = self.lock();
@@ -137,6 +177,22 @@ impl StartedJobs {
     /// A ticket to start a new Job even if an identical one exists (`new_job: true`); once it
     /// is started, identical calls get the new Job.
     pub fn start_new(&self, key: StartKey) -> Ticket {
+        let mut ticket = self.start_local(key);
+        if self.shared.is_configured() {
+            let token = uuid::Uuid::new_v4().to_string();
+            let shared = self.shared.clone();
+            let claim = token.clone();
+            tokio::spawn(async move { shared.take_start(&key.0, &claim).await });
+            ticket.remote = Some(Remote {
+                shared: self.shared.clone(),
+                token,
+                window: self.window,
+            });
+        }
+        ticket
+    }
+
+    fn start_local(&self, key: StartKey) -> Ticket {
         let mut slots = self.lock();
         self.purge(&mut slots);
         self.ticket(&mut slots, key)
@@ -158,6 +214,7 @@ impl StartedJobs {
             slots: Arc::clone(&self.slots),
             tx,
             recorded: false,
+            remote: None,
         }
     }
 
@@ -197,6 +254,16 @@ pub struct Ticket {
     slots: Slots,
     tx: watch::Sender<Option<String>>,
     recorded: bool,
+    /// The shared slot this ticket claimed, when the record is in Redis.
+    remote: Option<Remote>,
+}
+
+/// A claim on a started-Job slot in Redis.
+#[derive(Debug)]
+struct Remote {
+    shared: crate::shared_state::SharedState,
+    token: String,
+    window: Duration,
 }
 
 impl Ticket {
@@ -218,6 +285,14 @@ impl Ticket {
         }
         self.recorded = true;
         self.tx.send_replace(Some(run_id.to_owned()));
+        if let Some(r) = self.remote.take() {
+            let (key, run_id) = (self.key, run_id.to_owned());
+            tokio::spawn(async move {
+                r.shared
+                    .record_start(&key.0, &r.token, &run_id, r.window)
+                    .await;
+            });
+        }
     }
 }
 
@@ -225,6 +300,13 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         if self.recorded {
             return;
+        }
+        if let Some(r) = self.remote.take() {
+            let key = self.key;
+            // Outside a runtime (never in practice) the slot simply expires.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move { r.shared.release_start(&key.0, &r.token).await });
+            }
         }
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         if matches!(slots.get(&self.key), Some(Slot::Starting { ticket, .. }) if *ticket == self.id)
