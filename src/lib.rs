@@ -1,15 +1,17 @@
 //! duvo-mcp: the Duvo Public API as MCP tools.
 //!
-//! Layout: `client` (the one shared Duvo HTTP client), `catalog` (tools as data, argument
-//! mapping), `server` (the MCP handler over the catalog), `transport` (stdio, HTTP),
-//! `emulator` (an in-memory Duvo API for demos and tests).
+//! Layout: `app` (the composition root: configuration → client → catalog → server), `client`
+//! (the one shared Duvo HTTP client), `catalog` (tools as data, argument mapping), `server` (the
+//! MCP handler over the catalog), `workflows` (composite tools), `transport` (stdio, HTTP; they
+//! take a built server factory), `cli` and `config` (flags and environment). The Duvo API
+//! emulator behind `--demo` is the `duvo-emulator` crate (cargo feature `demo`).
 
+pub mod app;
 pub mod catalog;
+pub mod cli;
 pub mod cli_tools;
 pub mod client;
 pub mod config;
-pub mod conformance;
-pub mod emulator;
 pub mod server;
 pub mod transport;
 pub mod workflows;

@@ -2,13 +2,15 @@
 //! valid request built from the spec, every response is checked against the spec by the
 //! emulator's own contract layer (`validate_responses`), and the generic handler rejects invalid
 //! input naming the field.
+// Tests: unwrapping and panicking is how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use duvo_mcp::emulator::spec::{self, ExampleRequest, GENERIC_HEADER, OperationInfo};
-use duvo_mcp::emulator::{
-    self, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, OTHER_TEAM_ID, RunningEmulator,
+use duvo_emulator::spec::{self, ExampleRequest, GENERIC_HEADER, OperationInfo};
+use duvo_emulator::{
+    self as emulator, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, OTHER_TEAM_ID, RunningEmulator,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
