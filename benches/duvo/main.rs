@@ -1,8 +1,10 @@
 //! `cargo bench --bench duvo`: figures for start-up, per-call overhead, HTTP throughput, memory
 //! and context size, against the built-in emulator on loopback. Prints Markdown tables on stdout
 //! and writes `target/bench/results.json`. No timing assertions: it measures, it never fails on
-//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run.
+//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run; `DUVO_BENCH_ONLY=builds`
+//! measures only the two builds' size and idle RSS (see `builds.rs`).
 
+mod builds;
 mod context;
 mod memory;
 mod node_client;
@@ -95,6 +97,12 @@ async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let http = reqwest::Client::new();
     let emulator = procs::emulator().await?;
+    eprintln!("bench: the two builds (size, idle RSS)");
+    let builds = builds::measure(&emulator.base).await;
+    if std::env::var("DUVO_BENCH_ONLY").is_ok_and(|v| v == "builds") {
+        println!("{}", report::builds_table(&builds));
+        return Ok(());
+    }
     let run_id = procs::seeded_run_id(&http, &emulator.base).await?;
 
     eprintln!("bench: start-up ({} runs)", plan.startup_runs);
@@ -131,6 +139,7 @@ async fn run() -> anyhow::Result<()> {
     drop(emulator);
 
     let report = report::Report {
+        builds,
         startup,
         overhead,
         throughput,

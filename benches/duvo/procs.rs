@@ -50,7 +50,12 @@ impl Listening {
 
 /// A `duvo-mcp` command with a clean environment and quiet logs.
 pub fn command(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BINARY);
+    command_of(std::path::Path::new(BINARY), args)
+}
+
+/// [`command`] for another build of `duvo-mcp` (e.g. the slim one).
+pub fn command_of(binary: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.args(args);
     for k in CLEARED {
         cmd.env_remove(k);

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -10,7 +9,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::{ApiError, ApiResult};
 use super::model::{Agent, Build, RunStatus, ts_opt};
 use super::runs;
@@ -93,11 +92,9 @@ fn list_item(store: &Store, a: &Agent, user: Uuid, include_schedules: bool) -> V
 /// `GET /v2/teams/{teamId}/agents` (listAgents). Pinned agents first, then newest first.
 pub async fn list_agents(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
     let page = q.page(100, 20)?;
     let include = q.one_of("include_schedules", &["true", "false"], Some("false"))? == Some("true");
@@ -122,11 +119,9 @@ pub async fn list_agents(
 /// `POST /v2/teams/{teamId}/agents` (createAgent, 201).
 pub async fn create_agent(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let b = v::json_object(&body)?;
     let name = v::req_str(&b, "name", 1)?;
     let thread_id = v::opt_nullable_uuid(&b, "thread_id")?.flatten();
@@ -213,7 +208,7 @@ pub async fn create_agent(
 /// `GET /v2/agents/{agent_id}` (getAgent).
 pub async fn get_agent(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = v::uuid("agent_id", &agent_id)?;
@@ -233,7 +228,7 @@ fn agent_answer(store: &Store, a: &Agent, user_id: Uuid) -> Value {
 /// `PATCH /v2/agents/{agent_id}` (updateAgent).
 pub async fn update_agent(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -289,7 +284,7 @@ pub async fn update_agent(
 /// `DELETE /v2/agents/{agent_id}` (deleteAgent): removes builds and schedules, interrupts active runs.
 pub async fn delete_agent(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = v::uuid("agent_id", &agent_id)?;
@@ -322,7 +317,7 @@ pub async fn delete_agent(
 /// `GET /v2/agents/{agent_id}/revisions` (listAgentRevisions), newest first.
 pub async fn list_revisions(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -341,7 +336,7 @@ pub async fn list_revisions(
 /// `POST /v2/agents/{agent_id}/revisions` (createRevision, 201). Without `config` the latest config is copied.
 pub async fn create_revision(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -427,7 +422,7 @@ pub async fn create_revision(
 /// `GET /v2/agents/{agent_id}/revisions/{build_id}` (getRevision).
 pub async fn get_revision(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((agent_id, build_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let id = v::uuid("agent_id", &agent_id)?;

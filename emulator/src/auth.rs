@@ -13,10 +13,12 @@
 //! The seeded fault profile (`faults.rs`) runs in an outer layer; what it did to a request that
 //! reaches this middleware (delays, `*_after_commit` faults) is added to its log entry.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -77,6 +79,37 @@ fn authenticate(header_value: Option<&str>) -> ApiResult<Caller> {
             team_id: demo_team(),
             user_id: DEMO_USER_ID,
         })
+    }
+}
+
+/// The authenticated caller as a handler argument (the auth middleware put it in the request).
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("Missing or invalid API key"))
+    }
+}
+
+/// The caller of a `/v2/teams/{teamId}/…` route, 403 unless `{teamId}` is the caller's team.
+#[derive(Debug, Clone)]
+pub struct TeamCaller(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for TeamCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::forbidden(format!("This API key is not authorized: {e}")))?;
+        let team = params.get("teamId").map_or("", String::as_str);
+        check_team(&caller, team)?;
+        Ok(Self(caller))
     }
 }
 

@@ -16,7 +16,6 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -148,7 +147,7 @@ fn queue_id_of(store: &Store, caller: &Caller, raw: &str, strict: bool) -> ApiRe
 /// `POST /v2/queues/{queue_id}/cases/bulk-update-status` (bulkUpdateCaseStatus).
 pub async fn bulk_update_status(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -199,7 +198,7 @@ pub async fn bulk_update_status(
 /// `POST /v2/queues/{queue_id}/cases/bulk-update-priority` (bulkUpdateCasePriority).
 pub async fn bulk_update_priority(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -239,7 +238,7 @@ pub async fn bulk_update_priority(
 /// `POST /v2/queues/{queue_id}/cases/bulk-reprocess` (bulkReprocessCases).
 pub async fn bulk_reprocess(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -301,7 +300,7 @@ pub async fn bulk_reprocess(
 /// `POST /v2/queues/{queue_id}/cases/bulk-delete` (bulkDeleteCases).
 pub async fn bulk_delete(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {

@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, patch, post};
-use axum::{Extension, Router};
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -167,7 +167,7 @@ fn hue_field(b: &serde_json::Map<String, Value>) -> ApiResult<Option<u16>> {
 /// `GET /v2/queues/{queue_id}/labels` (listQueueLabels): labels with their case counts.
 pub async fn list_queue_labels(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -188,7 +188,7 @@ pub async fn list_queue_labels(
 /// `POST /v2/queues/{queue_id}/labels` (createQueueLabel, 200): returns the existing label for a known pair.
 pub async fn create_queue_label(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -210,7 +210,7 @@ pub async fn create_queue_label(
 /// `PATCH /v2/queues/{queue_id}/labels/{label_id}` (updateQueueLabel): 409 onto an existing pair.
 pub async fn update_queue_label(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((queue_id, label_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -245,7 +245,7 @@ pub async fn update_queue_label(
 /// `DELETE /v2/queues/{queue_id}/labels/{label_id}` (deleteQueueLabel): also unassigns it from every case.
 pub async fn delete_queue_label(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((queue_id, label_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let mut store = st.store();
@@ -272,7 +272,7 @@ fn case_labels_json(store: &Store, idx: usize, (limit, offset): (usize, usize)) 
 /// `GET /v2/queues/{queue_id}/cases/{case_id}/labels` (listCaseLabels).
 pub async fn list_case_labels(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((queue_id, case_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -286,7 +286,7 @@ pub async fn list_case_labels(
 /// `POST /v2/queues/{queue_id}/cases/{case_id}/labels` (assignCaseLabels): creates missing labels.
 pub async fn assign_case_labels(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((queue_id, case_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -324,7 +324,7 @@ pub async fn assign_case_labels(
 /// `POST /v2/queues/{queue_id}/cases/{case_id}/labels/unlink` (unlinkCaseLabels).
 pub async fn unlink_case_labels(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((queue_id, case_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {

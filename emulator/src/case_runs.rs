@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -181,7 +180,7 @@ fn case_run_json(store: &Store, run: &Run) -> Value {
 /// `GET /v2/cases/{case_id}/runs` (listCaseRuns): newest first, at most 50.
 pub async fn list_case_runs(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(case_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = path_id("Case", &case_id)?;
@@ -246,7 +245,7 @@ fn recent_message_json(run_id: Uuid, m: &Message) -> Option<Value> {
 /// the latest assistant texts and tool calls, newest last (limit 1–10, default 3).
 pub async fn list_recent_messages(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((case_id, run_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {

@@ -18,11 +18,11 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -298,7 +298,7 @@ fn case_page(
 /// `GET /v2/queues/{queue_id}/cases` (listCases; limit 1–100, default 20).
 pub async fn list_cases(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -318,7 +318,7 @@ pub async fn list_cases(
 /// `POST /v2/queues/{queue_id}/cases/search` (searchCases; body filters, limit 1–100, default 25).
 pub async fn search_cases(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -387,7 +387,7 @@ fn parse_new_case(value: &Value, field: &str) -> ApiResult<NewCase> {
 /// [`MAX_CASES_PER_REQUEST`]; all or nothing.
 pub async fn create_cases(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -543,7 +543,7 @@ pub fn deliver_all(st: &Arc<AppState>, hooks: Vec<(String, Value)>) {
 /// `GET /v2/cases/{case_id}` (getCase): the case, its history and (always empty) approval batches.
 pub async fn get_case(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(case_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = path_id("Case", &case_id)?;
@@ -560,7 +560,7 @@ pub async fn get_case(
 /// `DELETE /v2/cases/{case_id}` (deleteCase): interrupts the case's active runs first.
 pub async fn delete_case(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(case_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = path_id("Case", &case_id)?;
@@ -579,7 +579,7 @@ pub async fn delete_case(
 /// `DELETE /v2/queues/{queue_id}/cases` (clearQueueCases): every case of the queue.
 pub async fn clear_cases(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = path_id("Queue", &queue_id)?;

@@ -16,19 +16,19 @@ mod probe;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::{ApiError, ApiResult};
-use super::model::{id_opt, ts, ts_opt};
+use super::model::{Connection, id_opt, ts, ts_opt};
 use super::seed::{DEMO_USER_ID, sid};
 use super::state::{AppState, Caller, Store};
 use super::validate::{self as v, Query};
@@ -38,59 +38,6 @@ pub use oauth::Flows;
 
 /// Accepted `auth_method` values.
 const AUTH_METHODS: &[&str] = &["url", "apikey", "headers", "oauth"];
-
-/// A connection (integration instance).
-#[derive(Debug, Clone)]
-pub struct Connection {
-    /// Connection id.
-    pub id: Uuid,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// Owning user.
-    pub user_id: Option<Uuid>,
-    /// Display name.
-    pub name: String,
-    /// Integration type (`custom_mcp`, `gmail`, `slack` …).
-    pub kind: String,
-    /// `user` (custom MCP), `native` (OAuth providers) or `composio`.
-    pub provider: String,
-    /// MCP server URL, when there is one.
-    pub server_url: Option<String>,
-    /// `http` or `sse`, when there is a server URL.
-    pub transport_type: Option<&'static str>,
-    /// `url`, `apikey`, `headers` or `oauth`.
-    pub auth_method: Option<String>,
-    /// Custom integration this instance belongs to.
-    pub custom_integration_id: Option<Uuid>,
-    /// Icon.
-    pub icon_url: Option<String>,
-    /// OAuth provider (`google`, `microsoft`, `slack` …).
-    pub oauth_provider: Option<String>,
-    /// Provider key (`gmail`, `googlesheets` …).
-    pub oauth_provider_key: Option<String>,
-    /// Granted OAuth scopes.
-    pub oauth_scopes: Option<Vec<String>>,
-    /// Non-sensitive headers.
-    pub plaintext_headers: BTreeMap<String, String>,
-    /// Sensitive headers (never rendered).
-    pub secret_headers: BTreeMap<String, String>,
-    /// OAuth tokens are stored.
-    pub has_oauth_tokens: bool,
-    /// Catalog integration id.
-    pub integration_id: Option<Uuid>,
-    /// Shared with the team.
-    pub shared: bool,
-    /// Creator.
-    pub created_by: Option<Uuid>,
-    /// When it broke (e.g. revoked token).
-    pub broken_at: Option<DateTime<Utc>>,
-    /// Why it broke.
-    pub broken_reason: Option<String>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Updated.
-    pub updated_at: DateTime<Utc>,
-}
 
 impl Connection {
     /// A connection with everything optional unset.
@@ -327,11 +274,9 @@ fn enum_field(
 /// `GET /v2/teams/{teamId}/connections` (listConnections): newest first, `type` filter, paging.
 async fn list_connections(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
     let page = q.page(100, 100)?;
     let kind = q.get("type");
@@ -353,7 +298,7 @@ async fn list_connections(
 /// `GET /v2/connections/{connection_id}` (getConnection).
 async fn get_connection(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let store = st.store();
@@ -364,11 +309,9 @@ async fn get_connection(
 /// `POST /v2/teams/{teamId}/connections` (createConnection): a user-provided MCP server.
 async fn create_connection(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let map = v::json_object(&body)?;
     let name = v::req_str(&map, "name", 1)?;
     match v::req_str(&map, "provider", 1)?.as_str() {
@@ -429,7 +372,7 @@ async fn create_connection(
 /// `PATCH /v2/connections/{connection_id}` (updateConnection).
 async fn update_connection(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -502,7 +445,7 @@ async fn update_connection(
 /// `DELETE /v2/connections/{connection_id}` (deleteConnection).
 async fn delete_connection(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let mut store = st.store();
@@ -518,7 +461,7 @@ async fn delete_connection(
 /// plaintext values as stored, secret values blanked.
 async fn get_credentials(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = Uuid::parse_str(id.trim()).map_err(|_| not_found(&id))?;

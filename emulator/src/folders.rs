@@ -16,12 +16,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::{ApiError, ApiResult};
 use super::json_fields as f;
 use super::model::AgentFolder;
@@ -110,10 +110,8 @@ fn subtree(store: &Store, root: Uuid) -> Vec<Uuid> {
 /// `GET /v2/teams/{teamId}/agent-folders` (listAgentFolders).
 pub async fn list_folders(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let store = st.store();
     let folders: Vec<Value> = store
         .folders
@@ -144,11 +142,9 @@ pub async fn list_folders(
 /// `POST /v2/teams/{teamId}/agent-folders` (createAgentFolder, 201).
 pub async fn create_folder(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let b = v::json_object(&body)?;
     let name = f::req_str(&b, "name", 1, 100)?;
     let parent = v::opt_nullable_uuid(&b, "parent_folder_id")?.flatten();
@@ -172,7 +168,7 @@ pub async fn create_folder(
 /// `PATCH /v2/agent-folders/{folder_id}` (updateAgentFolder): rename and/or move; no cycles.
 pub async fn update_folder(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(folder_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -208,7 +204,7 @@ pub async fn update_folder(
 /// `DELETE /v2/agent-folders/{folder_id}` (deleteAgentFolder; `force=true` for non-empty folders).
 pub async fn delete_folder(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(folder_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -247,11 +243,9 @@ pub async fn delete_folder(
 /// `POST /v2/teams/{teamId}/agent-folders/move-agents` (moveAgentsToFolder; `folder_id: null` = root).
 pub async fn move_agents(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let b = v::json_object(&body)?;
     let ids = f::opt_uuid_list(&b, "agent_ids", 1, usize::MAX, true)?
         .ok_or_else(|| ApiError::field("agent_ids", "is required"))?;

@@ -22,18 +22,18 @@ mod errors;
 pub mod faults;
 mod folders;
 mod json_fields;
-mod misc;
 mod model;
 mod queues;
 mod revisions;
 mod runs;
 mod sandboxes;
 mod schedules;
-mod script;
 mod seed;
 mod skills;
 pub mod spec;
 mod state;
+mod team_profile;
+mod transcripts;
 mod validate;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -213,9 +213,9 @@ fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Route
     let fault_engine = Arc::new(faults::FaultEngine::new(state.config.faults.clone()));
     Router::new()
         // Team
-        .route("/v2/teams", get(misc::list_my_teams))
-        .route("/v2/teams/{teamId}", get(misc::get_team))
-        .route("/v2/profile", get(misc::get_profile))
+        .route("/v2/teams", get(team_profile::list_my_teams))
+        .route("/v2/teams/{teamId}", get(team_profile::get_team))
+        .route("/v2/profile", get(team_profile::get_profile))
         // Assignments and revisions
         .route(
             "/v2/teams/{teamId}/agents",

@@ -1,6 +1,7 @@
-//! In-memory records of the emulator and their spec-exact JSON renderings.
+//! In-memory records of the emulator (everything the store holds: teams, Assignments, Jobs,
+//! Queues, Cases, Skills, sandboxes, connections …) and their spec-exact JSON renderings.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -747,4 +748,101 @@ impl AgentFolder {
             "updated_at": ts(&self.updated_at),
         })
     }
+}
+
+/// One file of a skill.
+#[derive(Debug, Clone)]
+pub struct SkillFile {
+    /// Raw bytes.
+    pub data: Vec<u8>,
+    /// Last write.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A skill with its files, as stored.
+#[derive(Debug, Clone)]
+pub struct StoredSkill {
+    /// Metadata (id, team, name, description, last update).
+    pub meta: Skill,
+    /// Files by relative path; always holds `SKILL.md`.
+    pub files: BTreeMap<String, SkillFile>,
+}
+
+/// An issued presigned upload URL.
+#[derive(Debug, Clone)]
+pub struct UploadGrant {
+    /// Unguessable token in the URL.
+    pub token: String,
+    /// Destination path in the sandbox.
+    pub path: String,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A sandbox and its files.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    /// Opaque id (`sbx_…`).
+    pub id: String,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// When it disappears.
+    pub expires_at: DateTime<Utc>,
+    /// Files by absolute path.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Presigned upload URLs not yet used.
+    pub grants: Vec<UploadGrant>,
+}
+
+/// A connection (integration instance).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Connection id.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// Owning user.
+    pub user_id: Option<Uuid>,
+    /// Display name.
+    pub name: String,
+    /// Integration type (`custom_mcp`, `gmail`, `slack` …).
+    pub kind: String,
+    /// `user` (custom MCP), `native` (OAuth providers) or `composio`.
+    pub provider: String,
+    /// MCP server URL, when there is one.
+    pub server_url: Option<String>,
+    /// `http` or `sse`, when there is a server URL.
+    pub transport_type: Option<&'static str>,
+    /// `url`, `apikey`, `headers` or `oauth`.
+    pub auth_method: Option<String>,
+    /// Custom integration this instance belongs to.
+    pub custom_integration_id: Option<Uuid>,
+    /// Icon.
+    pub icon_url: Option<String>,
+    /// OAuth provider (`google`, `microsoft`, `slack` …).
+    pub oauth_provider: Option<String>,
+    /// Provider key (`gmail`, `googlesheets` …).
+    pub oauth_provider_key: Option<String>,
+    /// Granted OAuth scopes.
+    pub oauth_scopes: Option<Vec<String>>,
+    /// Non-sensitive headers.
+    pub plaintext_headers: BTreeMap<String, String>,
+    /// Sensitive headers (never rendered).
+    pub secret_headers: BTreeMap<String, String>,
+    /// OAuth tokens are stored.
+    pub has_oauth_tokens: bool,
+    /// Catalog integration id.
+    pub integration_id: Option<Uuid>,
+    /// Shared with the team.
+    pub shared: bool,
+    /// Creator.
+    pub created_by: Option<Uuid>,
+    /// When it broke (e.g. revoked token).
+    pub broken_at: Option<DateTime<Utc>>,
+    /// Why it broke.
+    pub broken_reason: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Updated.
+    pub updated_at: DateTime<Utc>,
 }

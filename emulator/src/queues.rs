@@ -8,16 +8,16 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Router};
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::cases::{deliver_all, remove_queue_cases};
 use super::errors::{ApiError, ApiResult};
 use super::json_fields as f;
@@ -118,11 +118,9 @@ fn relink(store: &mut Store, team: Uuid, old: &str, new: Option<&str>) {
 /// `GET /v2/teams/{teamId}/queues` (listQueues; limit 1–250, default 250).
 pub async fn list_queues(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
     let page = q.page(250, 250)?;
     let automation = q.uuid("automation_id")?;
@@ -139,7 +137,7 @@ pub async fn list_queues(
 /// `GET /v2/queues/{queue_id}` (getQueue).
 pub async fn get_queue(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = v::uuid("queue_id", &queue_id)?;
@@ -151,11 +149,9 @@ pub async fn get_queue(
 /// `POST /v2/teams/{teamId}/queues` (createQueue, 201).
 pub async fn create_queue(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let b = v::json_object(&body)?;
     let name = f::req_str(&b, "name", 1, 100)?;
     let description = f::opt_nullable_str(&b, "description", 0, 500)?.flatten();
@@ -181,7 +177,7 @@ pub async fn create_queue(
 /// `PATCH /v2/queues/{queue_id}` (updateQueue).
 pub async fn update_queue(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -215,7 +211,7 @@ pub async fn update_queue(
 /// `DELETE /v2/queues/{queue_id}` (deleteQueue; note snake_case `interrupted_run_ids` here).
 pub async fn delete_queue(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = v::uuid("queue_id", &queue_id)?;
@@ -248,7 +244,7 @@ pub async fn delete_queue(
 /// `GET /v2/queues/{queue_id}/agents` (listQueueAgents): producers and consumers.
 pub async fn list_queue_agents(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(queue_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = v::uuid("queue_id", &queue_id)?;

@@ -15,11 +15,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, patch, post};
-use axum::{Extension, Router};
 use chrono::Utc;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -55,7 +55,7 @@ fn build_index(store: &Store, team: Uuid, id: Uuid) -> ApiResult<usize> {
 /// `PATCH /v2/revisions/{build_id}` (updateRevision).
 pub async fn update_revision(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(build_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -110,7 +110,7 @@ pub async fn update_revision(
 /// `POST /v2/revisions/{build_id}/promote` (promoteRevision): make it the live revision.
 pub async fn promote_revision(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(build_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -155,7 +155,7 @@ pub async fn promote_revision(
 /// `POST /v2/agents/{agent_id}/move` (moveAgent): never applicable with a team-scoped key.
 pub async fn move_agent(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_id): Path<String>,
     RawQuery(raw): RawQuery,
     body: Bytes,
@@ -187,7 +187,7 @@ pub async fn move_agent(
 /// `GET /v2/agents/{agent_id}/revisions/{build_id}/case-queue-validation` (getRevisionCaseQueueSetup).
 pub async fn case_queue_setup(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((agent_id, build_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let id = v::uuid("agent_id", &agent_id)?;

@@ -40,7 +40,6 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -48,11 +47,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::{ApiError, ApiResult};
 use super::model::{HumanRequest, HumanRequestKind, Message, Run, RunStatus, ts};
-use super::script::{self, Script, Step};
 use super::state::{AppState, Caller, Store};
+use super::transcripts::{self, Script, Step};
 use super::validate::{self as v, Query};
 use super::{created, ok};
 
@@ -354,7 +353,7 @@ pub fn respond(
             (
                 text.to_string(),
                 format!("{}: {text}", req.title),
-                script::after_approval(&agent_name, approved),
+                transcripts::after_approval(&agent_name, approved),
             )
         }
         HumanRequestKind::Question => {
@@ -406,7 +405,7 @@ pub fn respond(
             (
                 response,
                 listed.join("\n"),
-                script::after_answers(&agent_name, answers),
+                transcripts::after_answers(&agent_name, answers),
             )
         }
     };
@@ -419,7 +418,7 @@ pub fn respond(
     run.status = RunStatus::Running;
     run.updated_at = now;
     sync_case(store, run_id, now);
-    Ok((rendered, script::personalize(script, &context)))
+    Ok((rendered, transcripts::personalize(script, &context)))
 }
 
 /// First line of `message`, trimmed to 80 characters.
@@ -465,11 +464,11 @@ pub fn create_run(store: &mut Store, p: NewRun, now: DateTime<Utc>) -> ApiResult
     };
     let build_id = build.id;
     let sop = v::sop_text(&build.config);
-    let behaviour = script::decide(p.message.as_deref(), &sop);
-    let hitl = script::sop_asks(&sop)
+    let behaviour = transcripts::decide(p.message.as_deref(), &sop);
+    let hitl = transcripts::sop_asks(&sop)
         || matches!(
             behaviour.outcome,
-            script::Outcome::Approval | script::Outcome::Question
+            transcripts::Outcome::Approval | transcripts::Outcome::Question
         );
     let run_number = store
         .runs
@@ -527,7 +526,7 @@ pub fn create_run(store: &mut Store, p: NewRun, now: DateTime<Utc>) -> ApiResult
     let context = p.message.clone().unwrap_or_default();
     Ok((
         id,
-        script::personalize(script::start(&agent_name, behaviour), &context),
+        transcripts::personalize(transcripts::start(&agent_name, behaviour), &context),
     ))
 }
 
@@ -538,11 +537,9 @@ fn parse_id(field: &str, raw: &str) -> ApiResult<Uuid> {
 /// `POST /v2/teams/{teamId}/runs` (startRun).
 pub async fn start_run(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let b = v::json_object(&body)?;
     let agent_raw = v::req_str(&b, "agent_id", 0)?;
     let agent_id = parse_id("agent_id", &agent_raw)?;
@@ -589,11 +586,9 @@ const RUN_STATUSES: &[&str] = &[
 /// `GET /v2/teams/{teamId}/runs` (listRuns). `needs_attention` matches `waiting` and `failed` runs.
 pub async fn list_runs(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let q = Query::parse(raw.as_deref());
     let (limit, offset) = q.page(100, 20)?;
     q.one_of("sort_by", &["created_at"], Some("created_at"))?;
@@ -689,7 +684,7 @@ pub async fn list_runs(
 /// `GET /v2/runs/{run_id}` (getRun).
 pub async fn get_run(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(run_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id("run_id", &run_id)?;
@@ -706,7 +701,7 @@ pub async fn get_run(
 /// `GET /v2/runs/{run_id}/messages` (listRunMessages; limit 1–50, out of range → 400).
 pub async fn list_messages(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(run_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -726,7 +721,7 @@ pub async fn list_messages(
 /// `POST /v2/runs/{run_id}/messages` (postRunMessage).
 pub async fn post_message(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(run_id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -751,8 +746,8 @@ pub async fn post_message(
         }
         run.status = RunStatus::Running;
         run.completed_at = None;
-        let script = script::personalize(
-            script::after_message(&run.agent_name, &text),
+        let script = transcripts::personalize(
+            transcripts::after_message(&run.agent_name, &text),
             &format!("{} {text}", run.title),
         );
         spawn_script(&st, run, script);
@@ -772,7 +767,7 @@ pub async fn post_message(
 /// `POST /v2/runs/{run_id}/human-requests/{request_id}/respond` (respondToHumanRequest).
 pub async fn respond_handler(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((run_id, request_id)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -790,7 +785,7 @@ pub async fn respond_handler(
 /// `POST /v2/runs/{run_id}/stop` (stopRun).
 pub async fn stop_run(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(run_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_id("run_id", &run_id)?;

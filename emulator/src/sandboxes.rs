@@ -18,19 +18,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::{get, post, put};
-use axum::{Extension, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::errors::{ApiError, ApiResult};
-use super::model::ts;
+use super::model::{Sandbox, UploadGrant, ts};
 use super::state::{AppState, Caller, Store};
 use super::validate::{self as v, Query};
 use super::{created, ok};
@@ -47,32 +47,6 @@ pub const SANDBOX_TTL_HOURS: i64 = 24;
 const DIRECT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// The directory files land in by default.
 const WORKSPACE: &str = "/workspace";
-
-/// An issued presigned upload URL.
-#[derive(Debug, Clone)]
-pub struct UploadGrant {
-    /// Unguessable token in the URL.
-    pub token: String,
-    /// Destination path in the sandbox.
-    pub path: String,
-    /// When the URL stops working.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A sandbox and its files.
-#[derive(Debug, Clone)]
-pub struct Sandbox {
-    /// Opaque id (`sbx_…`).
-    pub id: String,
-    /// Owning team.
-    pub team_id: Uuid,
-    /// When it disappears.
-    pub expires_at: DateTime<Utc>,
-    /// Files by absolute path.
-    pub files: BTreeMap<String, Vec<u8>>,
-    /// Presigned upload URLs not yet used.
-    pub grants: Vec<UploadGrant>,
-}
 
 /// The routes of this module (the presigned upload URL included).
 pub(super) fn routes() -> Router<Arc<AppState>> {
@@ -237,10 +211,7 @@ fn sandbox_idx(store: &Store, caller: &Caller, raw: &str, now: DateTime<Utc>) ->
 }
 
 /// `POST /v2/sandboxes` (createSandbox).
-async fn create_sandbox(
-    State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-) -> ApiResult<Response> {
+async fn create_sandbox(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     let now = Utc::now();
     let id = format!("sbx_{}", &Uuid::new_v4().simple().to_string()[..24]);
     let expires_at = now + Duration::hours(SANDBOX_TTL_HOURS);
@@ -285,7 +256,7 @@ pub(super) fn client_base(headers: &HeaderMap, uri: &Uri) -> ApiResult<String> {
 /// `POST /v2/sandboxes/{sandbox_id}/upload-urls` (createSandboxUploadUrl).
 async fn create_upload_url(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(sandbox_id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
@@ -369,7 +340,7 @@ async fn presigned_put(
 /// `POST /v2/sandboxes/{sandbox_id}/files` (uploadSandboxFile): multipart `file` + optional `path`.
 async fn upload_file(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(sandbox_id): Path<String>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
@@ -451,7 +422,7 @@ async fn upload_file(
 /// `GET /v2/sandboxes/{sandbox_id}/files` (listSandboxFiles): one directory level.
 async fn list_files(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(sandbox_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {

@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, patch};
-use axum::{Extension, Router};
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -306,7 +306,7 @@ fn agent_id(store: &Store, caller: &Caller, raw: &str) -> ApiResult<Uuid> {
 /// `GET /v2/agents/{agent_id}/schedules` (listAgentSchedules): the caller's own schedules.
 pub async fn list_schedules(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_raw): Path<String>,
 ) -> ApiResult<Response> {
     let store = st.store();
@@ -328,7 +328,7 @@ pub async fn list_schedules(
 /// `POST /v2/agents/{agent_id}/schedules` (createSchedule): **200** with the bare Schedule.
 pub async fn create_schedule(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(agent_raw): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -372,7 +372,7 @@ pub async fn create_schedule(
 /// `PATCH /v2/agents/{agent_id}/schedules/{schedule_id}` (updateSchedule): partial update.
 pub async fn update_schedule(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((agent_raw, schedule_raw)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -393,7 +393,7 @@ pub async fn update_schedule(
 /// `DELETE /v2/agents/{agent_id}/schedules/{schedule_id}` (deleteSchedule).
 pub async fn delete_schedule(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((agent_raw, schedule_raw)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let mut store = st.store();

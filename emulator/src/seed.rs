@@ -12,8 +12,8 @@ use super::agents::config_v2;
 use super::auth::{demo_team, other_team};
 use super::model::{Agent, AgentFolder, Build, Case, CaseLabel, Queue, Schedule, Team, User};
 use super::runs::{self, NewRun};
-use super::script::{self, Behaviour, Outcome};
 use super::state::Store;
+use super::transcripts::{self, Behaviour, Outcome};
 
 /// User owning every default-team key ("Dana Whitfield").
 pub const DEMO_USER_ID: Uuid = Uuid::from_u128(0x6a1f3c2e_8b4d_4f7a_9e2c_5d8b1a3f7c90);
@@ -582,8 +582,8 @@ fn past_run(
         .find(|a| a.id == agent_id)
         .map(|a| a.name.clone())
         .unwrap_or_default();
-    let first = script::personalize(
-        script::start(
+    let first = transcripts::personalize(
+        transcripts::start(
             &name,
             Behaviour {
                 outcome,

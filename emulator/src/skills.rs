@@ -19,21 +19,21 @@ mod frontmatter;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use self::frontmatter::{Extras, FieldError, Identity};
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::ApiError;
-use super::model::{Skill, ts};
+use super::model::{Skill, SkillFile, StoredSkill, ts};
 use super::sandboxes::{CappedPart, read_parts};
 use super::seed::{DEMO_USER_ID, sid};
 use super::state::{AppState, Caller, Store};
@@ -46,24 +46,6 @@ const MAX_UPLOAD: u64 = 10 * 1024 * 1024;
 const UPLOAD_BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Largest file written with `updateSkillFile`, in bytes.
 const MAX_TEXT_FILE: usize = 1024 * 1024;
-
-/// One file of a skill.
-#[derive(Debug, Clone)]
-pub struct SkillFile {
-    /// Raw bytes.
-    pub data: Vec<u8>,
-    /// Last write.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A skill with its files, as stored.
-#[derive(Debug, Clone)]
-pub struct StoredSkill {
-    /// Metadata (id, team, name, description, last update).
-    pub meta: Skill,
-    /// Files by relative path; always holds `SKILL.md`.
-    pub files: BTreeMap<String, SkillFile>,
-}
 
 impl StoredSkill {
     fn summary(&self) -> Value {
@@ -247,10 +229,8 @@ fn respond(skill: Value, is_new: bool) -> Response {
 /// `GET /v2/teams/{teamId}/skills` (listSkills): the team's skills, then system skills.
 async fn list_skills(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
 ) -> SkillResult {
-    check_team(&caller, &team)?;
     let store = st.store();
     let mut mine: Vec<&StoredSkill> = store
         .skills
@@ -305,11 +285,9 @@ fn body_str(
 /// `POST /v2/teams/{teamId}/skills` (createSkill): build SKILL.md from fields and upsert by name.
 async fn create_skill(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> SkillResult {
-    check_team(&caller, &team)?;
     let map = v::json_object(&body)?;
     let mut errors = Vec::new();
     let name = body_str(&map, "name", true, &mut errors);
@@ -393,11 +371,9 @@ fn pick_upload(parts: Vec<CappedPart>) -> Option<CappedPart> {
 /// `POST /v2/teams/{teamId}/skills/upload` (uploadSkill): a ZIP or a SKILL.md file, upsert by name.
 async fn upload_skill(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> SkillResult {
-    check_team(&caller, &team)?;
     let parts = read_parts(multipart, MAX_UPLOAD).await.map_err(|e| {
         if e.status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::field("file", "the upload is larger than 10 MB")
@@ -438,7 +414,7 @@ async fn upload_skill(
 /// `DELETE /v2/skills/{skill_id}` (deleteSkill).
 async fn delete_skill(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(skill_id): Path<String>,
 ) -> SkillResult {
     let mut store = st.store();
@@ -453,7 +429,7 @@ async fn delete_skill(
 /// `GET /v2/skills/{skill_id}/download` (downloadSkill): a ZIP of every file, SKILL.md at the root.
 async fn download_skill(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(skill_id): Path<String>,
 ) -> SkillResult {
     let (name, bytes) = {
@@ -496,7 +472,7 @@ async fn download_skill(
 /// `GET /v2/skills/{skill_id}/files` (listSkillFiles).
 async fn list_files(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(skill_id): Path<String>,
 ) -> SkillResult {
     let store = st.store();
@@ -524,7 +500,7 @@ fn file_path(raw: &str) -> Result<String, ApiError> {
 /// `GET /v2/skills/{skill_id}/files/{*}` (getSkillFileContent): UTF-8 content of one file.
 async fn get_file(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((skill_id, raw_path)): Path<(String, String)>,
 ) -> SkillResult {
     let store = st.store();
@@ -558,7 +534,7 @@ async fn get_file(
 /// `PUT /v2/skills/{skill_id}/files/{*}` (updateSkillFile): create or overwrite one text file.
 async fn put_file(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path((skill_id, raw_path)): Path<(String, String)>,
     body: Bytes,
 ) -> SkillResult {
@@ -633,7 +609,7 @@ async fn put_file(
 /// `GET /v2/skills/{skill_id}/assignments` (listSkillAssignments): team agents whose live build uses it.
 async fn list_assignments(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
+    caller: Caller,
     Path(skill_id): Path<String>,
 ) -> SkillResult {
     let store = st.store();

@@ -41,11 +41,11 @@ pub struct Store {
     /// Cases.
     pub cases: Vec<Case>,
     /// Skills (team and system) with their files.
-    pub skills: Vec<super::skills::StoredSkill>,
+    pub skills: Vec<super::model::StoredSkill>,
     /// Sandboxes (file staging areas for runs).
-    pub sandboxes: Vec<super::sandboxes::Sandbox>,
+    pub sandboxes: Vec<super::model::Sandbox>,
     /// Connections (connected integration instances).
-    pub connections: Vec<super::connections::Connection>,
+    pub connections: Vec<super::model::Connection>,
     /// Pending OAuth flows and Composio accounts.
     pub connection_flows: super::connections::Flows,
     /// Schedules.

@@ -2,7 +2,6 @@
 //!
 //! Per call: handler → catalog entry → argument mapping → shared client → result shaping.
 
-pub mod malformed;
 pub mod meta;
 pub mod prompts;
 pub mod resources;
@@ -550,7 +549,7 @@ impl ServerHandler for DuvoServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CustomResult, ErrorData> {
         // Known MCP methods land here only when their params were unreadable.
-        Err(malformed::custom_request_error(
+        Err(crate::transport::malformed::custom_request_error(
             &request.method,
             request.params.as_ref(),
         ))

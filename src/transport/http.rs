@@ -375,7 +375,7 @@ fn router<F: ServerFactory>(
         .route_service(MCP_PATH, mcp)
         .route_layer(from_fn_with_state(
             s.max_body,
-            crate::transport::unreadable::answer_unreadable,
+            crate::transport::malformed::answer_unreadable,
         ))
         .route_layer(from_fn_with_state(caps, mcp_sessions));
     if s.sse {

@@ -7,10 +7,10 @@ pub mod guard;
 pub mod http;
 pub mod limits;
 pub mod lines;
+pub mod malformed;
 pub mod owners;
 pub mod sse;
 pub mod stdio;
-pub mod unreadable;
 
 /// Makes the MCP handler a session (or a stateless request, or an SSE connection) is served by.
 ///

@@ -19,17 +19,17 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::super::auth::check_team;
+use super::super::auth::TeamCaller;
 use super::super::errors::{ApiError, ApiResult};
 use super::super::ok;
 use super::super::sandboxes::client_base;
@@ -246,13 +246,12 @@ fn register(store: &mut Store, flow: PendingOAuth) {
 /// `POST /v2/teams/{teamId}/connections/oauth/native/{provider}/start` (startNativeOAuth).
 async fn start_native(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path((team, provider)): Path<(String, String)>,
+    TeamCaller(caller): TeamCaller,
+    Path((_, provider)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let Some(native) = NATIVE.iter().find(|n| n.slug == provider) else {
         let known: Vec<&str> = NATIVE.iter().map(|n| n.slug).collect();
         return Err(ApiError::new(
@@ -297,13 +296,11 @@ async fn start_native(
 /// `POST /v2/teams/{teamId}/connections/oauth/mcp/start` (authorizeMcpOAuth).
 async fn start_mcp(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let map = v::json_object(&body)?;
     let server_url = v::req_str(&map, "mcp_server_url", 1)?;
     v::uri("mcp_server_url", &server_url)?;
@@ -445,11 +442,9 @@ async fn callback(State(st): State<Arc<AppState>>, RawQuery(raw): RawQuery) -> A
 /// `POST /v2/teams/{teamId}/connections/composio/start` (not in the spec).
 async fn composio_start(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let map = v::json_object(&body)?;
     v::req_str(&map, "auth_config_id", 1)?;
     let callback_url = v::req_str(&map, "callback_url", 1)?;
@@ -525,11 +520,9 @@ async fn composio_start(
 /// `POST /v2/teams/{teamId}/connections/composio/finalize` (not in the spec).
 async fn composio_finalize(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
     body: Bytes,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let map = v::json_object(&body)?;
     let app = v::req_str(&map, "app", 1)?;
     if !app

@@ -9,14 +9,13 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
-use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Extension, Router};
 use serde_json::{Value, json};
 
-use super::super::auth::check_team;
+use super::super::auth::TeamCaller;
 use super::super::errors::{ApiError, ApiResult};
 use super::super::ok;
 use super::super::state::{AppState, Caller};
@@ -258,12 +257,7 @@ fn probe_url(url: &str) -> Value {
 }
 
 /// `POST /v2/teams/{teamId}/connections/mcp/probe` (probeMcpServer).
-async fn probe(
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
-    body: Bytes,
-) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
+async fn probe(TeamCaller(_): TeamCaller, body: Bytes) -> ApiResult<Response> {
     let map = v::json_object(&body)?;
     let url = v::opt_str(&map, "server_url", 1)?;
     let slug = v::opt_str(&map, "integration_slug", 1)?;
@@ -299,7 +293,7 @@ async fn probe(
 }
 
 /// `POST /v2/connections/oauth/mcp/check` (checkMcpOAuth).
-async fn check_oauth(Extension(_caller): Extension<Caller>, body: Bytes) -> ApiResult<Response> {
+async fn check_oauth(_: Caller, body: Bytes) -> ApiResult<Response> {
     let map = v::json_object(&body)?;
     let url = v::req_str(&map, "mcp_server_url", 1)?;
     v::uri("mcp_server_url", &url)?;

@@ -2,21 +2,17 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::auth::check_team;
+use super::auth::TeamCaller;
 use super::errors::{ApiError, ApiResult};
 use super::ok;
 use super::state::{AppState, Caller};
 
 /// `GET /v2/teams` (listMyTeams): the key's single team.
-pub async fn list_my_teams(
-    State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-) -> ApiResult<Response> {
+pub async fn list_my_teams(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     let store = st.store();
     let teams: Vec<Value> = store
         .team(caller.team_id)
@@ -29,10 +25,8 @@ pub async fn list_my_teams(
 /// `GET /v2/teams/{teamId}` (getTeam): 403 for any id other than the key's team.
 pub async fn get_team(
     State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-    Path(team): Path<String>,
+    TeamCaller(caller): TeamCaller,
 ) -> ApiResult<Response> {
-    check_team(&caller, &team)?;
     let store = st.store();
     let t = store
         .team(caller.team_id)
@@ -41,10 +35,7 @@ pub async fn get_team(
 }
 
 /// `GET /v2/profile` (getProfile; note camelCase `teamId`).
-pub async fn get_profile(
-    State(st): State<Arc<AppState>>,
-    Extension(caller): Extension<Caller>,
-) -> ApiResult<Response> {
+pub async fn get_profile(State(st): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     let store = st.store();
     let u = store
         .user(caller.user_id)
