@@ -6,7 +6,7 @@
 //! emulator, point the client at it) lives here too, behind the `demo` cargo feature.
 
 use crate::catalog::{Catalog, Selection};
-use crate::client::{ApiKey, ClientConfig, DuvoClient, redact};
+use crate::client::{ClientConfig, DuvoClient, redact};
 use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, env, parse_base_url};
 use crate::server::{DuvoServer, ServerOptions, ServerState};
 use crate::transport::ServerFactory;
@@ -144,7 +144,7 @@ impl App {
                     (None, None)
                 } else {
                     (
-                        Some(ApiKey::new(emu.demo_key())),
+                        Some(crate::client::ApiKey::new(emu.demo_key())),
                         Some(duvo_emulator::DEMO_TEAM_ID.to_owned()),
                     )
                 };
