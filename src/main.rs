@@ -1,13 +1,16 @@
 //! `duvo-mcp`: the command line.
 
+#[cfg(feature = "demo")]
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
-use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs, parse_base_url};
-use duvo_mcp::server::{DuvoServer, ServerOptions, ServerState};
-use duvo_mcp::{emulator, tools_command, transport};
+use duvo_mcp::app::{App, AppSettings, Upstream};
+use duvo_mcp::cli::HttpArgs;
+use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs};
+use duvo_mcp::tools_command;
+use duvo_mcp::transport::http::{Banner, HttpServer};
+use duvo_mcp::transport::stdio;
+#[cfg(feature = "demo")]
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 /// MCP server for the Duvo Public API.
 #[derive(Parser, Debug)]
@@ -38,8 +41,9 @@ enum Command {
         local: LocalArgs,
     },
     /// Serve MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, health at /healthz.
-    Http(transport::http::HttpArgs),
+    Http(HttpArgs),
     /// Run the Duvo API emulator alone; prints its base URL and a demo key on stderr.
+    #[cfg(feature = "demo")]
     Emulator {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8900")]
@@ -54,7 +58,14 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         rate_window: u32,
         #[command(flatten)]
-        faults: emulator::faults::FaultArgs,
+        faults: duvo_emulator::faults::FaultArgs,
+    },
+    /// Run the Duvo API emulator alone (not in this build: it needs the `demo` feature).
+    #[cfg(not(feature = "demo"))]
+    Emulator {
+        /// Ignored: the emulator is not in this build.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
     },
     /// Print the effective tool list (after the filters).
     Tools {
@@ -112,7 +123,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             filter,
             local,
         } => serve_stdio(connection, filter, local).await,
-        Command::Http(args) => transport::http::run(args).await,
+        Command::Http(args) => serve_http(args).await,
+        #[cfg(feature = "demo")]
         Command::Emulator {
             listen,
             time_scale,
@@ -120,6 +132,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_window,
             faults,
         } => run_emulator(listen, time_scale, (rate_limit, rate_window), faults).await,
+        #[cfg(not(feature = "demo"))]
+        Command::Emulator { .. } => anyhow::bail!(
+            "the Duvo API emulator is not in this build of duvo-mcp (built with \
+             --no-default-features). Rebuild with the default features (`cargo build --release`) \
+             or add `--features demo`; the emulator itself is the workspace crate `duvo-emulator`"
+        ),
         Command::Tools {
             json,
             stats,
@@ -152,50 +170,54 @@ async fn serve_stdio(
     // Local files only on stdio (the server runs as the user), below the allowed directories.
     let local_files = duvo_mcp::workflows::allowed_dirs::LocalFiles::stdio(&local.dirs())
         .map_err(anyhow::Error::msg)?;
-    let catalog = Arc::new(duvo_mcp::workflows::full_catalog()?);
-    let selection = filter.selection()?;
-    catalog.select(&selection)?;
-    let mut _demo = None;
-    let (client_config, team_id) = if connection.demo {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the demo emulator")?;
-        let emu = emulator::start(listener, emulator::EmulatorConfig::default()).await?;
-        tracing::info!(
-            base_url = emu.base_url(),
-            "demo mode: using the built-in Duvo emulator"
-        );
-        let config = ClientConfig::new(
-            parse_base_url(emu.base_url())?,
-            Some(ApiKey::new(emu.demo_key())),
-        );
-        _demo = Some(emu);
-        (config, Some(emulator::DEMO_TEAM_ID.to_owned()))
-    } else {
-        let c = connection.resolve()?;
-        (c.client, c.team_id)
+    let settings = AppSettings {
+        selection: filter.selection()?,
+        local_files,
+        ..AppSettings::new(Upstream::from_args(&connection, false)?)
     };
-    let client = DuvoClient::new(client_config)?;
-    let options = ServerOptions {
-        team_id,
-        passthrough_auth: false,
-        ..ServerOptions::default()
-    };
-    let state =
-        ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
-    tracing::info!(
-        tools = state.listed_tools().len(),
-        "duvo-mcp serving MCP on stdio"
-    );
-    transport::stdio::serve(DuvoServer::new(Arc::new(state))).await
+    let app = App::build(settings).await?;
+    tracing::info!(tools = app.tools(), "duvo-mcp serving MCP on stdio");
+    let outcome = stdio::serve(app.factory()).await;
+    app.shutdown().await;
+    outcome
 }
 
+async fn serve_http(args: HttpArgs) -> anyhow::Result<()> {
+    let server = HttpServer::bind(&args.settings()).await?;
+    let shared = args.shared_state().await?;
+    let settings = AppSettings {
+        shared: shared.clone(),
+        ..args.app_settings()?
+    };
+    let app = App::build(settings).await?;
+    // Readiness: Duvo reachable (a probe that costs no rate budget), Redis when configured.
+    let mut server = server.with_readiness(std::sync::Arc::new(
+        duvo_mcp::transport::ready::UpstreamProbe::new(app.base_url())
+            .map_err(|e| anyhow::anyhow!("building the readiness probe: {e}"))?,
+    ));
+    if shared.is_configured() {
+        server = server.with_readiness(std::sync::Arc::new(
+            duvo_mcp::transport::ready::SharedStateCheck(shared),
+        ));
+    }
+    let banner = Banner {
+        tools: app.tools(),
+        upstream: app.upstream().to_owned(),
+        notes: Vec::new(),
+    };
+    let outcome = server.serve(app.factory(), banner).await;
+    app.shutdown().await;
+    outcome
+}
+
+#[cfg(feature = "demo")]
 async fn run_emulator(
     listen: SocketAddr,
     time_scale: f64,
     (rate_limit, rate_window): (u32, u32),
-    faults: emulator::faults::FaultArgs,
+    faults: duvo_emulator::faults::FaultArgs,
 ) -> anyhow::Result<()> {
+    use duvo_emulator as emulator;
     let faults = faults.profile().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

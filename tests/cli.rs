@@ -126,3 +126,46 @@ fn readme_lists_every_tool() {
         );
     }
 }
+
+/// A build without the `demo` feature (`cargo test --no-default-features -p duvo-mcp --test cli`)
+/// has no emulator: `--demo` and `emulator` stop at once and say how to get them.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn the_slim_build_says_how_to_get_the_demo() {
+    use std::time::{Duration, Instant};
+    let cases: [&[&str]; 3] = [
+        &["stdio", "--demo"],
+        &["http", "--demo", "--listen", "127.0.0.1:0"],
+        &["emulator", "--listen", "127.0.0.1:0"],
+    ];
+    for args in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_duvo-mcp"))
+            .args(args)
+            .env_remove("DUVO_API_KEY")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn duvo-mcp");
+        // An old build would serve (or wait for Ctrl-C): bound the wait, then fail.
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{args:?}: still running; the slim build should refuse at once");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("read stderr");
+        assert_eq!(status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("--no-default-features") && err.contains("cargo build --release"),
+            "{args:?} does not say how to get the emulator: {err}"
+        );
+    }
+}

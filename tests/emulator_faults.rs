@@ -8,8 +8,8 @@
 mod common;
 
 use common::*;
-use duvo_mcp::emulator::faults::{FaultKind, FaultProfile, FaultRule};
-use duvo_mcp::emulator::{DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, RunningEmulator};
+use duvo_emulator::faults::{FaultKind, FaultProfile, FaultRule};
+use duvo_emulator::{DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use duvo_mcp::emulator::EmulatorConfig;
+use duvo_emulator::EmulatorConfig;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 

@@ -673,7 +673,7 @@ struct RawStdio {
 }
 
 impl RawStdio {
-    async fn start(emu: &duvo_mcp::emulator::RunningEmulator) -> Self {
+    async fn start(emu: &duvo_emulator::RunningEmulator) -> Self {
         let mut child = tokio::process::Command::new(common::binary())
             .arg("stdio")
             .env_remove("DUVO_TOOLSETS")
@@ -682,7 +682,7 @@ impl RawStdio {
             .env_remove("DUVO_READ_ONLY")
             .env("DUVO_API_KEY", emu.demo_key())
             .env("DUVO_API_BASE_URL", emu.base_url())
-            .env("DUVO_TEAM_ID", duvo_mcp::emulator::DEMO_TEAM_ID)
+            .env("DUVO_TEAM_ID", duvo_emulator::DEMO_TEAM_ID)
             .env("DUVO_MCP_LOG", "off")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -805,8 +805,8 @@ fn check_answers(frame: &[u8], seen: &[Value]) {
 /// An emulator whose rate limit never binds: thousands of fuzzed calls a minute at larger
 /// `DUVO_FUZZ_SCALE` would otherwise queue behind the key's 300-a-minute budget (the limiter
 /// working as meant, not a hang).
-async fn fuzz_emulator() -> duvo_mcp::emulator::RunningEmulator {
-    common::start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+async fn fuzz_emulator() -> duvo_emulator::RunningEmulator {
+    common::start_emulator_with(duvo_emulator::EmulatorConfig {
         time_scale: 0.01,
         rate_limit_per_minute: 1_000_000,
         ..Default::default()

@@ -2,11 +2,12 @@
 //! to the emulator: `/readyz`, `/metrics` (parsed as Prometheus text), OTLP traces to a loopback
 //! collector with `traceparent` forwarded upstream, `--log-format json`, and what connectors can
 //! send (the token in `X-Auth-Token`/`X-API-Key`, narrowing as `/mcp` query parameters).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod http_support;
 
 use axum::body::Bytes;
-use duvo_mcp::emulator::{self, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig};
+use duvo_emulator::{self as emulator, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig};
 use http_support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@
 
 mod http_support;
 
-use duvo_mcp::emulator::{self, DEMO_API_KEY, EmulatorConfig, OTHER_TEAM_KEY};
+use duvo_emulator::{self as emulator, DEMO_API_KEY, EmulatorConfig, OTHER_TEAM_KEY};
 use http_support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

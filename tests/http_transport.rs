@@ -1,6 +1,6 @@
-//! `duvo-mcp http` transport behaviour: progress notifications over `/mcp` (legacy session and
-//! stateless 2026-07-28) and `/sse`, per-request narrowing headers on both, idle session expiry,
-//! and graceful shutdown (in-flight calls finish within the bound; new work is refused).
+//! `duvo-mcp http` transport behaviour: per-request narrowing headers on `/mcp` (legacy session
+//! and stateless 2026-07-28) and `/sse`, idle session expiry, and graceful shutdown (in-flight calls
+//! finish within the bound; new work is refused). Progress: conformance/tests/fixtures_http.rs.
 
 // Test helpers outside #[test] fns may unwrap/expect/panic too (the crate denies them in src).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use duvo_mcp::emulator::{self, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig};
+use duvo_emulator::{self as emulator, DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig};
 use http_support::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -19,48 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
-
-#[tokio::test]
-async fn progress_reaches_the_client_on_every_transport() {
-    let server = spawn(&["--demo", "--conformance-fixtures"], &[]).await;
-    let url = server.url("/mcp");
-    let args = json!({"name": "test_tool_with_progress", "arguments": {}});
-
-    let legacy = Mcp::legacy(&url, headers(&[])).await.expect("session");
-    let r = legacy.request("tools/call", args.clone(), true).await;
-    assert_eq!(
-        r.progress(),
-        vec![0.0, 50.0, 100.0],
-        "legacy session: {}",
-        r.body
-    );
-    assert_eq!(result_text(r.result()), "Progress test completed");
-
-    let modern = Mcp::modern(&url, headers(&[]));
-    let r = modern.request("tools/call", args.clone(), true).await;
-    assert_eq!(
-        r.progress(),
-        vec![0.0, 50.0, 100.0],
-        "stateless: {}",
-        r.body
-    );
-    assert_eq!(r.result()["resultType"], "complete");
-
-    let mut sse = sse_connect(&server.base, headers(&[])).await.expect("sse");
-    sse.initialize().await;
-    let msgs = sse.request("tools/call", args, true).await;
-    assert_eq!(progress_of(&msgs), vec![0.0, 50.0, 100.0], "sse: {msgs:?}");
-
-    // Without a progress token there are no progress notifications.
-    let r = modern
-        .request(
-            "tools/call",
-            json!({"name": "test_tool_with_progress", "arguments": {}}),
-            false,
-        )
-        .await;
-    assert!(r.progress().is_empty());
-}
 
 #[tokio::test]
 async fn tool_errors_are_results_over_http() {

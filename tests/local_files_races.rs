@@ -26,7 +26,7 @@ const ROUNDS: usize = 40;
 const CALL_BOUND: Duration = Duration::from_secs(15);
 
 /// Connects with `--allow-dir dir` (and `DUVO_ALLOW_DIRS` cleared).
-async fn connect_allowing(emu: &duvo_mcp::emulator::RunningEmulator, dir: &Path) -> Client {
+async fn connect_allowing(emu: &duvo_emulator::RunningEmulator, dir: &Path) -> Client {
     let dir = dir.to_str().expect("utf-8 temp path");
     connect(
         emu,

@@ -9,10 +9,11 @@
 //!
 //! Loopback only; needs Debian's `nginx` and `redis-server` (`.ci/run` installs them). Without
 //! them the test says so on stderr and does nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod http_support;
 
-use duvo_mcp::emulator::{self, EmulatorConfig, RunningEmulator};
+use duvo_emulator::{self as emulator, EmulatorConfig, RunningEmulator};
 use http_support::{Server, messages, spawn};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -16,7 +16,7 @@
 mod common;
 
 use common::*;
-use duvo_mcp::emulator::{DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, RunningEmulator};
+use duvo_emulator::{DEMO_API_KEY, DEMO_TEAM_ID, EmulatorConfig, RunningEmulator};
 use futures::StreamExt;
 use rmcp::model::CallToolResult;
 use serde_json::{Value, json};

@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use duvo_mcp::emulator::EmulatorConfig;
+use duvo_emulator::EmulatorConfig;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ struct Raw {
 }
 
 impl Raw {
-    fn spawn(emu: &duvo_mcp::emulator::RunningEmulator) -> Self {
+    fn spawn(emu: &duvo_emulator::RunningEmulator) -> Self {
         let mut child = tokio::process::Command::new(binary())
             .arg("stdio")
             .env_remove("DUVO_TEAM_ID")

@@ -223,7 +223,7 @@ async fn the_api_key_appears_in_no_output_and_no_log_line() {
         call(
             5,
             "listAgents",
-            json!({"team_id": duvo_mcp::emulator::OTHER_TEAM_ID}),
+            json!({"team_id": duvo_emulator::OTHER_TEAM_ID}),
         ),
         call(6, "startRun", json!({"bogus": true})),
     ];
@@ -252,7 +252,7 @@ async fn the_api_key_appears_in_no_output_and_no_log_line() {
             &[
                 ("DUVO_API_KEY", bad),
                 ("DUVO_API_BASE_URL", base),
-                ("DUVO_TEAM_ID", duvo_mcp::emulator::DEMO_TEAM_ID),
+                ("DUVO_TEAM_ID", duvo_emulator::DEMO_TEAM_ID),
                 ("DUVO_MCP_LOG", "trace"),
             ],
             &[

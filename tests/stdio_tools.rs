@@ -276,7 +276,7 @@ async fn errors_come_back_as_actionable_tool_results() {
     let text = call_err(
         &client,
         "listAgents",
-        json!({"team_id": duvo_mcp::emulator::OTHER_TEAM_ID}),
+        json!({"team_id": duvo_emulator::OTHER_TEAM_ID}),
     )
     .await;
     assert!(
@@ -300,7 +300,7 @@ async fn bad_key_gives_an_actionable_401() {
     let client = connect(
         &emu,
         "not-a-duvo-key",
-        &["--team-id", duvo_mcp::emulator::DEMO_TEAM_ID],
+        &["--team-id", duvo_emulator::DEMO_TEAM_ID],
         &[],
     )
     .await;

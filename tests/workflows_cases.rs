@@ -11,12 +11,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
 /// Arms a fault without `retry-after` (so the client backs off quickly).
-async fn fail_next(
-    emu: &duvo_mcp::emulator::RunningEmulator,
-    status: u16,
-    count: u32,
-    prefix: &str,
-) {
+async fn fail_next(emu: &duvo_emulator::RunningEmulator, status: u16, count: u32, prefix: &str) {
     let resp = reqwest::Client::new()
         .post(format!("{}/_emulator/faults", emu.base_url()))
         .json(&json!({"status": status, "count": count, "path_prefix": prefix}))

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 /// Connects with `--allow-dir dir` (and `DUVO_ALLOW_DIRS` cleared).
-async fn connect_allowing(emu: &duvo_mcp::emulator::RunningEmulator, dir: &Path) -> Client {
+async fn connect_allowing(emu: &duvo_emulator::RunningEmulator, dir: &Path) -> Client {
     let dir = dir.to_str().expect("utf-8 temp path");
     connect(
         emu,

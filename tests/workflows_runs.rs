@@ -120,7 +120,7 @@ const PAYER: (&str, &str) = ("Payer", "Pay supplier invoices.");
 /// fresh emulator (offering elicitation when `elicit`), a new Assignment `name` with SOP `sop`,
 /// and the call's structured result.
 struct UserRun {
-    emu: duvo_mcp::emulator::RunningEmulator,
+    emu: duvo_emulator::RunningEmulator,
     user: TestUser,
     client: rmcp::service::RunningService<RoleClient, TestUser>,
     done: Value,
@@ -232,7 +232,7 @@ async fn short_wait_says_still_running_and_wait_for_run_picks_up() {
 #[tokio::test]
 async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
     // Lifelike-ish Jobs, so a [slow] one is still running when the wait is cancelled.
-    let emu = start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+    let emu = start_emulator_with(duvo_emulator::EmulatorConfig {
         time_scale: 0.5,
         ..Default::default()
     })
@@ -467,7 +467,7 @@ async fn call_with_timeout(
 #[tokio::test]
 async fn a_retry_after_a_client_time_out_gets_the_job_already_started() {
     // Lifelike-ish Jobs: a [slow] one runs ~12 s, far past the client's 3 s time-out.
-    let emu = start_emulator_with(duvo_mcp::emulator::EmulatorConfig {
+    let emu = start_emulator_with(duvo_emulator::EmulatorConfig {
         time_scale: 0.5,
         ..Default::default()
     })

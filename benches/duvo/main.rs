@@ -1,9 +1,11 @@
 //! `cargo bench --bench duvo`: figures for start-up, per-call overhead, HTTP throughput, memory
 //! and context size, against the built-in emulator on loopback. Prints Markdown tables on stdout
 //! and writes `target/bench/results.json`. No timing assertions: it measures, it never fails on
-//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run;
-//! `DUVO_BENCH_ONLY=replicas` measures only stateless replicas behind nginx (`replicas.rs`).
+//! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run; `DUVO_BENCH_ONLY=builds`
+//! measures only the two builds' size and idle RSS (see `builds.rs`), `DUVO_BENCH_ONLY=replicas`
+//! only stateless replicas behind nginx (`replicas.rs`).
 
+mod builds;
 mod context;
 mod memory;
 mod node_client;
@@ -97,6 +99,12 @@ async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let http = reqwest::Client::new();
     let emulator = procs::emulator().await?;
+    eprintln!("bench: the two builds (size, idle RSS)");
+    let builds = builds::measure(&emulator.base).await;
+    if std::env::var("DUVO_BENCH_ONLY").is_ok_and(|v| v == "builds") {
+        println!("{}", report::builds_table(&builds));
+        return Ok(());
+    }
     let run_id = procs::seeded_run_id(&http, &emulator.base).await?;
     let replicas_window = if quick {
         plan.window
@@ -145,6 +153,7 @@ async fn run() -> anyhow::Result<()> {
     drop(emulator);
 
     let report = report::Report {
+        builds,
         startup,
         overhead,
         throughput,

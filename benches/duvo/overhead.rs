@@ -32,7 +32,7 @@ pub async fn measure(emulator_base: &str, run_id: &str, calls: usize) -> anyhow:
             let t = Instant::now();
             let body = http
                 .get(&url)
-                .bearer_auth(duvo_mcp::emulator::DEMO_API_KEY)
+                .bearer_auth(duvo_emulator::DEMO_API_KEY)
                 .send()
                 .await?
                 .error_for_status()?

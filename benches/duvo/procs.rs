@@ -50,7 +50,12 @@ impl Listening {
 
 /// A `duvo-mcp` command with a clean environment and quiet logs.
 pub fn command(args: &[&str]) -> Command {
-    let mut cmd = Command::new(BINARY);
+    command_of(std::path::Path::new(BINARY), args)
+}
+
+/// [`command`] for another build of `duvo-mcp` (e.g. the slim one).
+pub fn command_of(binary: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.args(args);
     for k in CLEARED {
         cmd.env_remove(k);
@@ -116,9 +121,9 @@ pub async fn http_server(emulator_base: &str, extra: &[&str]) -> anyhow::Result<
 
 /// Points a server command at the emulator with the demo key and team.
 pub fn server_env(cmd: &mut Command, emulator_base: &str) {
-    cmd.env("DUVO_API_KEY", duvo_mcp::emulator::DEMO_API_KEY)
+    cmd.env("DUVO_API_KEY", duvo_emulator::DEMO_API_KEY)
         .env("DUVO_API_BASE_URL", emulator_base)
-        .env("DUVO_TEAM_ID", duvo_mcp::emulator::DEMO_TEAM_ID);
+        .env("DUVO_TEAM_ID", duvo_emulator::DEMO_TEAM_ID);
 }
 
 /// Resident set size of `pid` in KiB (`VmRSS` of `/proc/<pid>/status`).
@@ -137,11 +142,11 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 pub async fn seeded_run_id(http: &reqwest::Client, emulator_base: &str) -> anyhow::Result<String> {
     let url = format!(
         "{emulator_base}/v2/teams/{}/runs?limit=5",
-        duvo_mcp::emulator::DEMO_TEAM_ID
+        duvo_emulator::DEMO_TEAM_ID
     );
     let body: serde_json::Value = http
         .get(url)
-        .bearer_auth(duvo_mcp::emulator::DEMO_API_KEY)
+        .bearer_auth(duvo_emulator::DEMO_API_KEY)
         .send()
         .await?
         .error_for_status()?

@@ -1,5 +1,6 @@
 //! The figures as a Markdown table on stdout and as JSON in `target/bench/results.json`.
 
+use crate::builds::Build;
 use crate::context::Row;
 use crate::memory::Memory;
 use crate::node_client::NodeLatency;
@@ -22,6 +23,8 @@ pub struct Report {
     pub node: NodeLatency,
     /// RSS figures.
     pub memory: Memory,
+    /// Size and idle RSS of the default and the slim build.
+    pub builds: Vec<Build>,
     /// `tools/list` sizes.
     pub context: Vec<Row>,
     /// Wall time of the whole run, seconds.
@@ -127,6 +130,8 @@ impl Report {
             per_session
         );
 
+        out.push_str(&builds_table(&self.builds));
+
         let _ = writeln!(out, "\n### Context (tools/list size)\n");
         let _ = writeln!(
             out,
@@ -224,10 +229,44 @@ impl Report {
                 "http_with_sse_sessions_kib": self.memory.http_sse_kib,
                 "sse_sessions": self.memory.sessions,
             },
+            "builds": self.builds.iter().map(|b| match &b.figures {
+                Ok(f) => json!({
+                    "build": b.name, "binary": b.path.display().to_string(),
+                    "bytes": f.bytes, "stdio_idle_kib": f.idle_rss_kib,
+                }),
+                Err(why) => json!({ "build": b.name, "skipped": why }),
+            }).collect::<Vec<_>>(),
             "context": self.context.iter().map(|r| json!({
                 "toolsets": r.selection, "tools": r.tools, "bytes": r.bytes,
             })).collect::<Vec<_>>(),
             "wall_seconds": round(self.wall_secs),
         })
     }
+}
+
+/// The builds table: binary size and idle RSS of the default and the slim build.
+pub fn builds_table(builds: &[Build]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n### Builds (release binary, stdio idle after initialize)\n"
+    );
+    let _ = writeln!(out, "| build | binary | RSS |\n| --- | ---: | ---: |");
+    for b in builds {
+        match &b.figures {
+            Ok(f) => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.1} MB | {} |",
+                    b.name,
+                    f.bytes as f64 / 1e6,
+                    mib(f.idle_rss_kib)
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(out, "| {} | — | — ({why}) |", b.name);
+            }
+        }
+    }
+    out
 }

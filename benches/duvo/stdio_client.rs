@@ -22,7 +22,12 @@ pub struct StdioSession {
 impl StdioSession {
     /// Spawns `duvo-mcp stdio` against the emulator at `emulator_base`.
     pub fn spawn(emulator_base: &str) -> anyhow::Result<Self> {
-        let mut cmd = procs::command(&["stdio"]);
+        Self::spawn_binary(std::path::Path::new(procs::BINARY), emulator_base)
+    }
+
+    /// [`Self::spawn`] with another build of `duvo-mcp`.
+    pub fn spawn_binary(binary: &std::path::Path, emulator_base: &str) -> anyhow::Result<Self> {
+        let mut cmd = procs::command_of(binary, &["stdio"]);
         procs::server_env(&mut cmd, emulator_base);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -7,17 +7,18 @@
 //! id gets exactly one response with that id, and the session answers within a bound.
 #![no_main]
 
-use duvo_mcp::catalog::Selection;
-use duvo_mcp::client::{ApiKey, ClientConfig, DuvoClient};
-use duvo_mcp::emulator::{self, EmulatorConfig, RunningEmulator};
-use duvo_mcp::server::{DuvoServer, ServerOptions, ServerState};
-use duvo_mcp::transport::lines::{LineTransport, error_for_line};
+use duvo_emulator::{self as emulator, EmulatorConfig, RunningEmulator};
+use duvo_mcp::app::{App, AppSettings, Upstream};
+use duvo_mcp::client::{ApiKey, ClientConfig};
+use duvo_mcp::server::DuvoServer;
+use duvo_mcp::transport::lines::LineTransport;
+use duvo_mcp::transport::malformed::error_for_line;
 use libfuzzer_sys::fuzz_target;
 use rmcp::ServiceExt;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -46,18 +47,17 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
             .await
             .unwrap_or_else(|e| panic!("emulator: {e}"));
         let base = url::Url::parse(emu.base_url()).unwrap_or_else(|e| panic!("url: {e}"));
-        let client = DuvoClient::new(ClientConfig::new(base, Some(ApiKey::new(emu.demo_key()))))
-            .unwrap_or_else(|e| panic!("client: {e}"));
-        let catalog = Arc::new(
-            duvo_mcp::workflows::full_catalog().unwrap_or_else(|e| panic!("catalog: {e}")),
-        );
-        let options = ServerOptions {
+        let upstream = Upstream::Api {
+            client: Box::new(ClientConfig::new(
+                base,
+                Some(ApiKey::new(emu.demo_key())),
+            )),
             team_id: Some(emulator::DEMO_TEAM_ID.to_owned()),
-            passthrough_auth: false,
         };
-        let state = ServerState::new(catalog, Selection::default(), client, options)
-            .unwrap_or_else(|e| panic!("state: {e}"));
-        (DuvoServer::new(Arc::new(state)), emu)
+        let app = App::build(AppSettings::new(upstream))
+            .await
+            .unwrap_or_else(|e| panic!("app: {e}"));
+        (app.server(), emu)
     });
     World {
         rt,

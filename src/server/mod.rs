@@ -4,7 +4,6 @@
 //! outcome → rendered once here (`crate::render`). Composite tools run their handler
 //! (`crate::workflows`), which uses the same gateway.
 
-pub(crate) mod malformed;
 pub mod meta;
 pub(crate) mod prompts;
 pub(crate) mod resources;
@@ -424,7 +423,7 @@ impl ServerHandler for DuvoServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CustomResult, ErrorData> {
         // Known MCP methods land here only when their params were unreadable.
-        Err(malformed::custom_request_error(
+        Err(crate::transport::malformed::custom_request_error(
             &request.method,
             request.params.as_ref(),
         ))

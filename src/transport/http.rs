@@ -8,12 +8,7 @@
 //! against the session, per-caller and stream caps ([`super::owners`]). Connections are accepted
 //! by [`super::accept`] (TCP_NODELAY, header-read time-out, connection cap).
 
-use crate::client::{ApiKey, ClientConfig, DuvoClient, redact};
-use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, FilterArgs, env, parse_base_url};
-use crate::conformance::FixtureServer;
-use crate::emulator;
-use crate::server::{DuvoServer, ServerOptions, ServerState};
-use crate::shared_state::{SharedState, state_key};
+use crate::transport::ServerFactory;
 use crate::transport::accept::{self, ConnectionLimits};
 use crate::transport::guard::{Guard, HostList, InboundAuth, OriginList, admission};
 use crate::transport::limits::{Limits, hold_until_body_ends, unavailable};
@@ -26,10 +21,8 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use clap::Args;
 use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
-use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use std::net::SocketAddr;
@@ -45,168 +38,54 @@ const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long the server waits for streams to close after the drain, before exiting anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
-/// Flags of `duvo-mcp http`.
-#[derive(Args, Clone, Debug)]
-pub struct HttpArgs {
-    /// Where and as whom to call Duvo.
-    #[command(flatten)]
-    pub connection: ConnectionArgs,
-    /// Which tools to expose.
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Address to listen on. Loopback by default; a non-loopback address needs --auth-token
-    /// (with --passthrough-auth the token travels in `X-MCP-Auth`).
-    #[arg(long, env = "DUVO_MCP_LISTEN", default_value = "127.0.0.1:8787")]
-    pub listen: SocketAddr,
-    /// Accepted Host header values, comma-separated (`host` or `host:port`, `*` = any)
-    /// [default: localhost,127.0.0.1,::1].
-    #[arg(
-        long,
-        env = "DUVO_MCP_ALLOWED_HOSTS",
-        value_delimiter = ',',
-        value_name = "LIST"
-    )]
-    pub allowed_hosts: Vec<String>,
-    /// Accepted browser Origin values, comma-separated (`https://app.example.com`,
-    /// `http://localhost:*`, `null`, `*` = any) [default: http(s)://localhost|127.0.0.1|[::1] on any
-    /// port]. Requests without Origin are not affected.
-    #[arg(
-        long,
-        env = "DUVO_MCP_ALLOWED_ORIGINS",
-        value_delimiter = ',',
-        value_name = "LIST"
-    )]
-    pub allowed_origins: Vec<String>,
-    /// Shared access token every request must present (`Authorization: Bearer <token>`, or
-    /// `X-MCP-Auth: Bearer <token>` with --passthrough-auth). Prefer the environment variable.
-    #[arg(
-        long,
-        env = "DUVO_MCP_AUTH_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub auth_token: Option<Secret>,
-    /// Multi-tenant: each request's own `Authorization: Bearer dv_…` is the Duvo key (no server
-    /// key); requests without one get 401.
-    #[arg(
-        long,
-        env = "DUVO_MCP_PASSTHROUGH_AUTH",
-        action = clap::ArgAction::SetTrue,
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub passthrough_auth: bool,
-    /// Largest request body accepted, in bytes (413 above).
-    #[arg(long, env = "DUVO_MCP_MAX_BODY_BYTES", default_value_t = 4 << 20, value_name = "BYTES")]
-    pub max_body_bytes: usize,
-    /// Live MCP sessions (Streamable HTTP sessions plus /sse connections) before 503.
-    #[arg(
-        long,
-        env = "DUVO_MCP_MAX_SESSIONS",
-        default_value_t = 1000,
-        value_name = "N"
-    )]
-    pub max_sessions: usize,
-    /// Open server-to-client event streams (GET /sse, GET /mcp) before 503.
-    #[arg(
-        long,
-        env = "DUVO_MCP_MAX_STREAMS",
-        default_value_t = 1000,
-        value_name = "N"
-    )]
-    pub max_streams: usize,
-    /// Live sessions one caller (one Duvo key, in passthrough mode) may hold before 429, so
-    /// one client cannot fill --max-sessions.
-    #[arg(
-        long,
-        env = "DUVO_MCP_MAX_SESSIONS_PER_CALLER",
-        default_value_t = 100,
-        value_name = "N"
-    )]
-    pub max_sessions_per_caller: usize,
-    /// Open TCP connections; past it new connections wait in the listen backlog until others
-    /// close (lowered to fit the open-file limit).
-    #[arg(
-        long,
-        env = "DUVO_MCP_MAX_CONNECTIONS",
-        default_value_t = 4096,
-        value_name = "N"
-    )]
-    pub max_connections: usize,
-    /// Seconds a connection may take to send a request's headers, counted from when the server
-    /// starts waiting for them; also how long an idle keep-alive connection stays open.
-    #[arg(
-        long,
-        env = "DUVO_MCP_HEADER_READ_TIMEOUT",
-        default_value_t = 10,
-        value_name = "SECS"
-    )]
-    pub header_read_timeout: u64,
-    /// Seconds a request may take to send its whole body (408 after).
-    #[arg(
-        long,
-        env = "DUVO_MCP_BODY_READ_TIMEOUT",
-        default_value_t = 30,
-        value_name = "SECS"
-    )]
-    pub body_read_timeout: u64,
-    /// Seconds without client activity after which a session is closed.
-    #[arg(
-        long,
-        env = "DUVO_MCP_SESSION_IDLE_TIMEOUT",
-        default_value_t = 600,
-        value_name = "SECS"
-    )]
-    pub session_idle_timeout: u64,
-    /// On SIGINT/SIGTERM, seconds to let in-flight requests finish before exiting.
-    #[arg(
-        long,
-        env = "DUVO_MCP_SHUTDOWN_TIMEOUT",
-        default_value_t = 20,
-        value_name = "SECS"
-    )]
-    pub shutdown_timeout: u64,
-    /// Do not serve the deprecated HTTP+SSE transport (/sse, /message).
-    #[arg(long)]
-    pub no_sse: bool,
-    /// Share state between replicas (per-key rate budget, team cache, started Jobs) in this
-    /// Redis (`redis://host:6379/0`); needs DUVO_MCP_STATE_KEY. Prefer the environment variable
-    /// when the URL holds a password.
-    #[arg(
-        long,
-        env = "DUVO_MCP_REDIS_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    pub redis_url: Option<Secret>,
-    /// Serve only stateless 2026-07-28 requests on /mcp (legacy `initialize` sessions are
-    /// refused, /sse is off): for replicas behind a round-robin balancer. Needs
-    /// DUVO_MCP_STATE_KEY.
-    #[arg(
-        long,
-        env = "DUVO_MCP_STATELESS",
-        action = clap::ArgAction::SetTrue,
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub stateless: bool,
-    /// Also serve the fixture tools, resources and prompts of the MCP conformance suite.
-    #[arg(long, hide = true)]
-    pub conformance_fixtures: bool,
-}
-
-/// A flag value that must never be printed (`Debug` shows `<redacted>`).
+/// What `duvo-mcp http` serves with: plain values (the command line builds them, see
+/// `duvo_mcp::cli::HttpArgs`), checked by [`HttpServer::bind`] before anything listens.
 #[derive(Clone)]
-pub struct Secret(String);
-
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.to_owned()))
-    }
+pub struct HttpSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Accepted Host values (empty: loopback names only).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser Origins (empty: loopback origins only).
+    pub allowed_origins: Vec<String>,
+    /// Shared inbound access token, if any.
+    pub auth_token: Option<String>,
+    /// Each request's own `Authorization: Bearer dv_…` is the Duvo key.
+    pub passthrough_auth: bool,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Live sessions before 503.
+    pub max_sessions: usize,
+    /// Open event streams before 503.
+    pub max_streams: usize,
+    /// Live sessions per caller before 429.
+    pub max_sessions_per_caller: usize,
+    /// Open TCP connections.
+    pub max_connections: usize,
+    /// Seconds to send a request's headers (and keep-alive idle time).
+    pub header_read_timeout: u64,
+    /// Seconds to send a request's body.
+    pub body_read_timeout: u64,
+    /// Seconds without client activity before a session closes.
+    pub session_idle_timeout: u64,
+    /// Seconds in-flight requests get on SIGINT/SIGTERM.
+    pub shutdown_timeout: u64,
+    /// Serve the deprecated HTTP+SSE transport (/sse, /message).
+    pub sse: bool,
+    /// Serve only stateless 2026-07-28 requests on /mcp (legacy sessions refused, /sse off).
+    pub stateless: bool,
 }
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
+        f.debug_struct("HttpSettings")
+            .field("listen", &self.listen)
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("passthrough_auth", &self.passthrough_auth)
+            .finish_non_exhaustive()
     }
 }
 
@@ -233,7 +112,7 @@ struct Settings {
 
 impl Settings {
     /// Applies the security rules that must hold before anything listens.
-    fn from_args(args: &HttpArgs) -> anyhow::Result<Self> {
+    fn from_args(args: &HttpSettings) -> anyhow::Result<Self> {
         let hosts = if args.allowed_hosts.iter().all(|h| h.trim().is_empty()) {
             HostList::loopback()
         } else {
@@ -244,11 +123,7 @@ impl Settings {
         } else {
             OriginList::parse(&args.allowed_origins)?
         };
-        let token = args
-            .auth_token
-            .as_ref()
-            .map(|t| t.0.as_str())
-            .filter(|t| !t.trim().is_empty());
+        let token = args.auth_token.as_deref().filter(|t| !t.trim().is_empty());
         let auth = InboundAuth::new(token, args.passthrough_auth)?;
         if !args.listen.ip().is_loopback() && !auth.has_token() {
             anyhow::bail!(
@@ -297,7 +172,7 @@ impl Settings {
             body_read: Duration::from_secs(args.body_read_timeout),
             idle: Duration::from_secs(args.session_idle_timeout),
             drain: Duration::from_secs(args.shutdown_timeout),
-            sse: !args.no_sse && !args.stateless,
+            sse: args.sse && !args.stateless,
             checks: crate::transport::ready::Checks::default(),
             metrics: None,
             stateless: args.stateless,
@@ -325,147 +200,78 @@ impl Settings {
     }
 }
 
-/// Runs `duvo-mcp http` until SIGINT/SIGTERM.
-pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
-    let mut settings = Settings::from_args(&args)?;
-    fit_connections_to_nofile(&mut settings.connections);
-    let catalog = Arc::new(crate::workflows::full_catalog()?);
-    let selection = args.filter.selection()?;
-    catalog.select(&selection)?;
-    let passthrough = args.passthrough_auth;
-    let shared = shared_state_from_args(&args).await?;
-
-    let mut demo = None;
-    let (client_config, team_id, upstream) = if args.connection.demo {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding the demo emulator")?;
-        let emu = emulator::start(listener, emulator::EmulatorConfig::default()).await?;
-        let base = parse_base_url(emu.base_url())?;
-        // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the team is
-        // resolved per key; otherwise the demo key and team.
-        let (key, team) = if passthrough {
-            (None, None)
-        } else {
-            (
-                Some(ApiKey::new(emu.demo_key())),
-                Some(emulator::DEMO_TEAM_ID.to_owned()),
-            )
-        };
-        let upstream = format!("the built-in demo emulator at {}", emu.base_url());
-        demo = Some(emu);
-        (ClientConfig::new(base, key), team, upstream)
-    } else if passthrough {
-        let raw = args
-            .connection
-            .base_url
-            .clone()
-            .or_else(|| env("DUVO_API_BASE_URL"))
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let base = parse_base_url(&raw)?;
-        let team = args
-            .connection
-            .team_id
-            .clone()
-            .or_else(|| env("DUVO_TEAM_ID"));
-        if let Some(t) = &team {
-            tracing::warn!(
-                team = %t,
-                "passthrough with a fixed team: every caller's calls default to this team; \
-                 leave DUVO_TEAM_ID unset to resolve each caller's own team"
-            );
-        }
-        let upstream = format!("Duvo at {}", redact::display_url(&base));
-        (ClientConfig::new(base, None), team, upstream)
-    } else {
-        let c = args.connection.resolve()?;
-        let upstream = format!("Duvo at {}", redact::display_url(&c.client.base_url));
-        (c.client, c.team_id, upstream)
-    };
-    // The inbound token never goes upstream, but mask it in upstream strings all the same.
-    let mut client_config = match args.auth_token.as_ref() {
-        Some(t) => client_config.with_secret(&t.0),
-        None => client_config,
-    };
-    client_config.shared = shared.clone();
-    let client = DuvoClient::new(client_config)?;
-    // Readiness and metrics (src/transport/ready.rs, src/telemetry).
-    settings.checks.push(Arc::new(
-        crate::transport::ready::UpstreamProbe::new(client.base_url())
-            .context("building the readiness probe")?,
-    ));
-    if shared.is_configured() {
-        settings
-            .checks
-            .push(Arc::new(crate::transport::ready::SharedStateCheck(
-                shared.clone(),
-            )));
-    }
-    settings.metrics = crate::telemetry::metrics::install();
-    let options = ServerOptions {
-        team_id,
-        passthrough_auth: passthrough,
-        shared,
-    };
-    let state = Arc::new(ServerState::new(catalog, selection, client, options)?);
-    let tools = state.listed_tools().len();
-    let duvo = DuvoServer::new(state);
-
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr().context("reading the bound address")?;
-    let outcome = if args.conformance_fixtures {
-        let server = FixtureServer::new(Some(duvo));
-        serve(server, listener, &settings, || {
-            banner(addr, &settings, tools, &upstream, true)
-        })
-        .await
-    } else {
-        serve(duvo, listener, &settings, || {
-            banner(addr, &settings, tools, &upstream, false)
-        })
-        .await
-    };
-    if let Some(emu) = demo {
-        emu.shutdown().await;
-    }
-    outcome
+/// A checked, bound HTTP server, ready to serve.
+#[derive(Debug)]
+pub struct HttpServer {
+    settings: Settings,
+    listener: TcpListener,
+    addr: SocketAddr,
 }
 
-/// The state key (required with `--redis-url` or `--stateless`) and the shared-state handle.
-async fn shared_state_from_args(args: &HttpArgs) -> anyhow::Result<SharedState> {
-    let redis = args
-        .redis_url
-        .as_ref()
-        .map(|u| u.0.trim())
-        .filter(|u| !u.is_empty());
-    let required = match (redis.is_some(), args.stateless) {
-        (true, true) => Some("--redis-url and --stateless"),
-        (true, false) => Some("--redis-url (DUVO_MCP_REDIS_URL)"),
-        (false, true) => Some("--stateless"),
-        (false, false) => None,
-    };
-    match state_key::from_env(required)? {
-        Some(codec) => {
-            crate::workflows::human::use_state_codec(codec);
-        }
-        None => tracing::warn!(
-            "DUVO_MCP_STATE_KEY is not set: input-required requestState is sealed with a random \
-             per-process key, so a retry after a restart or on another replica fails; set it \
-             (openssl rand -hex 32) when running several replicas"
-        ),
+/// What the start-up banner says besides the URLs.
+#[derive(Clone, Debug, Default)]
+pub struct Banner {
+    /// Tools `tools/list` shows.
+    pub tools: usize,
+    /// Where calls go (no credentials).
+    pub upstream: String,
+    /// Further lines, e.g. `conformance fixtures: on`.
+    pub notes: Vec<String>,
+}
+
+impl HttpServer {
+    /// Checks the settings (refusing, e.g., a public address without a token) and binds.
+    pub async fn bind(settings: &HttpSettings) -> anyhow::Result<Self> {
+        let mut checked = Settings::from_args(settings)?;
+        fit_connections_to_nofile(&mut checked.connections);
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        Ok(Self {
+            settings: checked,
+            listener,
+            addr,
+        })
     }
-    match redis {
-        Some(url) => SharedState::connect(url).await,
-        None => Ok(SharedState::in_process()),
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Adds a `/readyz` check (the upstream probe, shared state …).
+    pub fn with_readiness(
+        mut self,
+        check: Arc<dyn crate::transport::ready::ReadinessCheck>,
+    ) -> Self {
+        self.settings.checks.push(check);
+        self
+    }
+
+    /// Serves handlers from `factory` until SIGINT/SIGTERM, then drains; prints the banner on
+    /// stderr once it accepts connections.
+    pub async fn serve<F: ServerFactory>(self, factory: F, banner: Banner) -> anyhow::Result<()> {
+        let Self {
+            mut settings,
+            listener,
+            addr,
+        } = self;
+        settings.metrics = crate::telemetry::metrics::install();
+        serve(factory, listener, &settings, || {
+            print_banner(addr, &settings, &banner)
+        })
+        .await
     }
 }
 
 /// Prints the served URLs on stderr.
-fn banner(addr: SocketAddr, s: &Settings, tools: usize, upstream: &str, fixtures: bool) {
+fn print_banner(addr: SocketAddr, s: &Settings, b: &Banner) {
     let base = format!("http://{addr}");
-    eprintln!("duvo-mcp http listening on {base} ({tools} tools; calls go to {upstream})");
+    eprintln!(
+        "duvo-mcp http listening on {base} ({} tools; calls go to {})",
+        b.tools, b.upstream
+    );
     eprintln!("  Streamable HTTP: {base}{MCP_PATH}");
     if s.sse {
         eprintln!(
@@ -504,21 +310,21 @@ fn banner(addr: SocketAddr, s: &Settings, tools: usize, upstream: &str, fixtures
     if shared != crate::shared_state::Status::Off {
         eprintln!("  shared state:    Redis ({})", shared.as_str());
     }
-    if fixtures {
-        eprintln!("  conformance fixtures: on");
+    for note in &b.notes {
+        eprintln!("  {note}");
     }
 }
 
-/// Serves `handler` on `listener` until a shutdown signal, then drains.
-async fn serve<H, F>(
-    handler: H,
+/// Serves handlers from `factory` on `listener` until a shutdown signal, then drains.
+async fn serve<F, A>(
+    factory: F,
     listener: TcpListener,
     s: &Settings,
-    announce: F,
+    announce: A,
 ) -> anyhow::Result<()>
 where
-    H: ServerHandler + Clone,
-    F: FnOnce(),
+    F: ServerFactory,
+    A: FnOnce(),
 {
     let ct = CancellationToken::new();
     let mut sessions = LocalSessionManager::default();
@@ -526,7 +332,7 @@ where
     let sessions = Arc::new(sessions);
     let limits = Limits::new(s.max_sessions, s.max_streams, Some(sessions.clone()));
     let owners = Owners::new(s.guard.auth.clone(), s.max_per_caller, sessions.clone());
-    let app = router(handler, s, sessions, limits.clone(), owners, ct.clone());
+    let app = router(factory, s, sessions, limits.clone(), owners, ct.clone());
 
     let stop_accepting = CancellationToken::new();
     let mut server = tokio::spawn(accept::serve(
@@ -583,17 +389,17 @@ struct McpCaps {
 
 /// The whole application: `/healthz` (before admission), then the routes behind the admission,
 /// drain and body-deadline layers (admission outermost).
-fn router<H: ServerHandler + Clone>(
-    handler: H,
+fn router<F: ServerFactory>(
+    factory: F,
     s: &Settings,
     sessions: Arc<LocalSessionManager>,
     limits: Arc<Limits>,
     owners: Arc<Owners>,
     ct: CancellationToken,
 ) -> Router {
-    let factory_handler = handler.clone();
+    let sessions_factory = factory.clone();
     let mcp = StreamableHttpService::new(
-        move || Ok(factory_handler.clone()),
+        move || Ok(sessions_factory.make()),
         sessions,
         s.rmcp_config(ct.child_token()),
     );
@@ -606,7 +412,7 @@ fn router<H: ServerHandler + Clone>(
         .route_service(MCP_PATH, mcp)
         .route_layer(from_fn_with_state(
             s.max_body,
-            crate::transport::unreadable::answer_unreadable,
+            crate::transport::malformed::answer_unreadable,
         ))
         .route_layer(from_fn_with_state(caps, mcp_sessions));
     if s.stateless {
@@ -614,7 +420,7 @@ fn router<H: ServerHandler + Clone>(
     }
     if s.sse {
         let legacy = LegacySse::new(
-            handler,
+            factory.make(),
             limits.clone(),
             owners,
             ct.child_token(),
@@ -624,8 +430,8 @@ fn router<H: ServerHandler + Clone>(
             },
         );
         let sse_routes = Router::new()
-            .route(sse::SSE_PATH, get(sse::open::<H>))
-            .route(sse::MESSAGE_PATH, post(sse::post::<H>))
+            .route(sse::SSE_PATH, get(sse::open::<F::Handler>))
+            .route(sse::MESSAGE_PATH, post(sse::post::<F::Handler>))
             .with_state(legacy)
             .layer(DefaultBodyLimit::max(s.max_body));
         app = app.merge(sse_routes);

@@ -1,5 +1,5 @@
 //! Newline-delimited JSON-RPC over a byte stream (the stdio transport), answering every
-//! malformed frame.
+//! malformed frame (the answers: [`super::malformed`]).
 //!
 //! rmcp's own stdio transport drops unparsable lines silently and answers well-formed JSON it
 //! cannot read as a message with an error that carries no `id`, so a client waiting on that id
@@ -8,12 +8,12 @@
 //! echoes the request's id when it has a usable one (`null` otherwise), and the session goes on.
 //! Malformed notifications and responses get no answer (JSON-RPC never answers those).
 
+use super::malformed::{Outcome, classify, too_long};
 use bytes::{Buf, BytesMut};
 use futures::StreamExt;
 use rmcp::RoleServer;
-use rmcp::model::{ClientJsonRpcMessage, RequestId, ServerJsonRpcMessage};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
-use serde_json::{Value, json};
 use std::io;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
@@ -24,13 +24,6 @@ use tokio_util::codec::{Decoder, FramedRead};
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// Outgoing messages queued for the writer task.
 const QUEUE: usize = 64;
-/// JSON-RPC: invalid JSON.
-const PARSE_ERROR: i64 = -32700;
-/// JSON-RPC: not a valid request object.
-const INVALID_REQUEST: i64 = -32600;
-/// JSON-RPC: the method's params do not fit.
-const INVALID_PARAMS: i64 = -32602;
-
 /// One input line, or the news that a line was too long.
 #[derive(Debug, PartialEq)]
 enum Frame {
@@ -84,129 +77,6 @@ impl Decoder for LineCodec {
         }
         Ok(frame)
     }
-}
-
-/// What to do with one input line.
-#[derive(Debug)]
-enum Outcome {
-    /// A message for the handler.
-    Message(Box<ClientJsonRpcMessage>),
-    /// Answer with this JSON-RPC error.
-    Answer(Value),
-    /// Nothing to do (blank line, malformed notification or response).
-    Skip,
-}
-
-/// Reads one line (without its `\n`).
-fn classify(line: &[u8]) -> Outcome {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Outcome::Skip;
-    }
-    if let Ok(msg) = serde_json::from_slice::<ClientJsonRpcMessage>(line) {
-        return Outcome::Message(Box::new(msg));
-    }
-    let value = match serde_json::from_slice::<Value>(line) {
-        Ok(v) => v,
-        Err(e) => {
-            let what = if std::str::from_utf8(line).is_err() {
-                "not UTF-8".to_owned()
-            } else {
-                e.to_string()
-            };
-            return Outcome::Answer(error(
-                Value::Null,
-                PARSE_ERROR,
-                format!("Parse error: {what}"),
-            ));
-        }
-    };
-    let obj = match value {
-        Value::Object(obj) => obj,
-        Value::Array(_) => {
-            return Outcome::Answer(error(
-                Value::Null,
-                INVALID_REQUEST,
-                "Invalid Request: batches are not supported; send one JSON-RPC message per line"
-                    .into(),
-            ));
-        }
-        _ => {
-            return Outcome::Answer(error(
-                Value::Null,
-                INVALID_REQUEST,
-                "Invalid Request: expected a JSON-RPC message object".into(),
-            ));
-        }
-    };
-    let Some(method) = obj.get("method") else {
-        if obj.contains_key("result") || obj.contains_key("error") {
-            tracing::debug!("ignoring a malformed response from the client");
-            return Outcome::Skip;
-        }
-        let id = usable_id(obj.get("id")).unwrap_or(Value::Null);
-        return Outcome::Answer(error(
-            id,
-            INVALID_REQUEST,
-            "Invalid Request: no method".into(),
-        ));
-    };
-    let Some(raw_id) = obj.get("id") else {
-        tracing::debug!("ignoring a malformed notification");
-        return Outcome::Skip;
-    };
-    let Some(id) = usable_id(Some(raw_id)) else {
-        return Outcome::Answer(error(
-            Value::Null,
-            INVALID_REQUEST,
-            "Invalid Request: id must be a string or an integer".into(),
-        ));
-    };
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Outcome::Answer(error(
-            id,
-            INVALID_REQUEST,
-            "Invalid Request: jsonrpc must be \"2.0\"".into(),
-        ));
-    }
-    let Some(method) = method.as_str() else {
-        return Outcome::Answer(error(
-            id,
-            INVALID_REQUEST,
-            "Invalid Request: method must be a string".into(),
-        ));
-    };
-    let why = match obj.get("params") {
-        Some(Value::Object(_)) | None => "they do not match the method's schema",
-        Some(_) => "params must be an object",
-    };
-    Outcome::Answer(error(
-        id,
-        INVALID_PARAMS,
-        format!("Invalid params for {method}: {why}"),
-    ))
-}
-
-/// The JSON-RPC error this transport answers `line` (without its `\n`) with, or `None` when the
-/// line goes to the handler or needs no answer. For tests and the fuzz targets.
-pub fn error_for_line(line: &[u8]) -> Option<Value> {
-    match classify(line) {
-        Outcome::Answer(answer) => Some(answer),
-        Outcome::Message(_) | Outcome::Skip => None,
-    }
-}
-
-/// The id as JSON when it is one rmcp accepts (a string or an integer, `1.0` and `-0.0`
-/// included), written as rmcp writes it in a response (`1`, `0`), so every answer to one id looks
-/// the same whichever path produced it.
-fn usable_id(id: Option<&Value>) -> Option<Value> {
-    let id = serde_json::from_value::<RequestId>(id?.clone()).ok()?;
-    serde_json::to_value(id).ok()
-}
-
-fn error(id: Value, code: i64, message: String) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 
 fn encode<T: serde::Serialize>(item: &T) -> io::Result<Vec<u8>> {
@@ -349,13 +219,7 @@ impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransp
             let frame = self.next_frame().await?;
             let outcome = match frame {
                 Frame::Line(line) => classify(&line),
-                Frame::TooLong => Outcome::Answer(error(
-                    Value::Null,
-                    INVALID_REQUEST,
-                    format!(
-                        "Invalid Request: a message longer than {MAX_LINE_BYTES} bytes was dropped"
-                    ),
-                )),
+                Frame::TooLong => Outcome::Answer(too_long(MAX_LINE_BYTES)),
             };
             match outcome {
                 Outcome::Message(msg) => return Some(*msg),
@@ -384,93 +248,9 @@ impl<R: AsyncRead + Unpin + Send + 'static> Transport<RoleServer> for LineTransp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::malformed::{INVALID_REQUEST, PARSE_ERROR};
+    use serde_json::Value;
     use tokio::io::{AsyncBufReadExt, BufReader};
-
-    fn answer(line: &str) -> Value {
-        match classify(line.as_bytes()) {
-            Outcome::Answer(v) => v,
-            other => panic!("{line}: expected an answer, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn messages_pass_and_blank_lines_are_skipped() {
-        assert!(matches!(
-            classify(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
-            Outcome::Message(_)
-        ));
-        assert!(matches!(
-            classify("\u{feff}{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\r".as_bytes()),
-            Outcome::Message(_)
-        ));
-        assert!(matches!(classify(b"  \r"), Outcome::Skip));
-    }
-
-    #[test]
-    fn malformed_requests_are_answered_with_their_id() {
-        let a = answer(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":"x"}"#);
-        assert_eq!(a["id"], 7);
-        assert_eq!(a["error"]["code"], INVALID_PARAMS);
-        let a = answer(r#"{"jsonrpc":"1.0","id":"a","method":"ping"}"#);
-        assert_eq!(a["id"], "a");
-        assert_eq!(a["error"]["code"], INVALID_REQUEST);
-        let a = answer(r#"{"jsonrpc":"2.0","id":8,"method":5}"#);
-        assert_eq!(
-            (a["id"].clone(), a["error"]["code"].clone()),
-            (json!(8), json!(INVALID_REQUEST))
-        );
-    }
-
-    #[test]
-    fn integral_float_ids_are_answered_as_integers() {
-        for (line, id) in [
-            (
-                r#"{"jsonrpc":"2.0","id":-0.0,"method":"tools/call","params":"x"}"#,
-                0,
-            ),
-            (r#"{"jsonrpc":"1.0","id":7.0,"method":"ping"}"#, 7),
-            (r#"{"jsonrpc":"2.0","id":1e2,"method":5}"#, 100),
-        ] {
-            let a = answer(line);
-            assert_eq!(a["id"], json!(id), "{line}: {a}");
-            assert!(a["id"].is_i64(), "{line}: {a}");
-        }
-    }
-
-    #[test]
-    fn unusable_ids_batches_and_garbage_get_a_null_id() {
-        for line in [
-            r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
-            r#"{"jsonrpc":"2.0","id":9007199254740992.0,"method":"ping"}"#,
-            r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"ping"}"#,
-            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
-            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
-            r#""text""#,
-            "not json",
-            "[[[[[",
-        ] {
-            let a = answer(line);
-            assert!(a["id"].is_null(), "{line}: {a}");
-            assert!(a["error"]["code"].is_i64(), "{line}: {a}");
-        }
-        let a = match classify(b"\xff\xfe{") {
-            Outcome::Answer(v) => v,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(a["error"]["code"], PARSE_ERROR);
-    }
-
-    #[test]
-    fn malformed_notifications_and_responses_are_not_answered() {
-        assert!(matches!(
-            classify(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":5}"#),
-            Outcome::Skip
-        ));
-        assert!(matches!(
-            classify(br#"{"jsonrpc":"2.0","id":3,"result":5,"error":1}"#),
-            Outcome::Skip
-        ));
-    }
 
     #[test]
     fn long_lines_are_dropped_once_and_reading_goes_on() {

@@ -6,7 +6,7 @@
 //! [`CANCEL_GRACE`] the process exits without them (hosts kill a server about 2 s after closing
 //! its stdin).
 
-use crate::server::DuvoServer;
+use super::ServerFactory;
 use rmcp::ServiceExt;
 use rmcp::service::{QuitReason, ServerInitializeError};
 use std::time::Duration;
@@ -18,8 +18,9 @@ pub const CANCEL_GRACE: Duration = Duration::from_millis(300);
 /// How long answers already queued may take to be written when the session never began.
 const FLUSH_GRACE: Duration = Duration::from_millis(300);
 
-/// Serves `server` on this process's stdin/stdout until the client closes stdin.
-pub async fn serve(server: DuvoServer) -> anyhow::Result<()> {
+/// Serves a handler from `factory` on this process's stdin/stdout until the client closes stdin.
+pub async fn serve<F: ServerFactory>(factory: F) -> anyhow::Result<()> {
+    let server = factory.make();
     // Our own line framing: every malformed frame gets a JSON-RPC error with its id. Pipes (as
     // MCP clients launch us) are driven non-blocking on the IO reactor: about 45 µs less per call
     // than the blocking stdin thread (`cargo bench --bench duvo`); anything else falls back.

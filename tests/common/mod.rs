@@ -1,9 +1,7 @@
 //! Shared harness: an in-process Duvo emulator and `duvo-mcp stdio` driven by rmcp's client.
 #![allow(dead_code)]
 
-pub mod emu_http;
-
-use duvo_mcp::emulator::{self, EmulatorConfig, RunningEmulator};
+use duvo_emulator::{self as emulator, EmulatorConfig, RunningEmulator};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};

@@ -55,14 +55,23 @@ node --version | grep -q '^v2[2-9]\|^v[3-9][0-9]' || die "Node >= 22 needed (run
 [ -d "$EXT/node_modules/@modelcontextprotocol/conformance" ] || die "no tests/external/node_modules (run .ci/run)"
 
 echo "== external: build"
-cargo build --locked --bin duvo-mcp || die "cargo build failed"
+cargo build --locked -p duvo-mcp --bin duvo-mcp -p duvo-mcp-conformance --bin duvo-mcp-conformance ||
+  die "cargo build failed"
 BIN="$TARGET/debug/duvo-mcp"
+# The conformance fixtures in front of the Duvo tools (crate conformance/; the flags of `duvo-mcp http`).
+FIX_BIN="$TARGET/debug/duvo-mcp-conformance"
 
-# start_server NAME [ENV=VALUE ...] -- ARGS...: starts `duvo-mcp http --listen 127.0.0.1:0 ARGS`,
-# waits for its banner and /healthz, and sets URL_<NAME>.
+# start_server NAME [--fixtures] [ENV=VALUE ...] -- ARGS...: starts `duvo-mcp http --listen
+# 127.0.0.1:0 ARGS` (with --fixtures: `duvo-mcp-conformance --listen 127.0.0.1:0 ARGS`), waits for
+# its banner and /healthz, and sets URL_<NAME>.
 start_server() {
   local name="$1"
   shift
+  local serve=("$BIN" http)
+  if [ "$1" = "--fixtures" ]; then
+    serve=("$FIX_BIN")
+    shift
+  fi
   local envs=()
   while [ "$1" != "--" ]; do
     envs+=("$1")
@@ -71,7 +80,7 @@ start_server() {
   shift
   local log="$OUT/server-$name.log"
   env -u DUVO_API_KEY -u DUVO_MCP_AUTH_TOKEN "${envs[@]}" \
-    "$BIN" http --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+    "${serve[@]}" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   local url=""
@@ -92,7 +101,7 @@ start_server() {
 }
 
 echo "== external: servers"
-start_server FIX -- --demo --conformance-fixtures
+start_server FIX --fixtures -- --demo
 start_server TOK "DUVO_MCP_AUTH_TOKEN=$TOKEN" -- --demo
 
 record() { # record SUITE OK LINE

@@ -1,7 +1,7 @@
 """duvo-mcp http against the official Python MCP SDK (mcp 2.3.x), a client nobody here wrote.
 
 Run by tests/external/run.sh with:
-  DUVO_MCP_URL        base URL of `duvo-mcp http --demo --conformance-fixtures` (no auth)
+  DUVO_MCP_URL        base URL of `duvo-mcp-conformance --demo` (crate conformance/) (no auth)
   DUVO_MCP_TOKEN_URL  base URL of `duvo-mcp http --demo` started with DUVO_MCP_AUTH_TOKEN
   DUVO_MCP_TOKEN      that token
 

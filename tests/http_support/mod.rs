@@ -89,9 +89,18 @@ impl Server {
     }
 }
 
+/// `duvo-mcp http`, or, when this harness is compiled into the conformance crate's tests, its
+/// fixture server (which takes the same flags).
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_duvo-mcp"));
-    cmd.arg("http").args(args);
+    let mut cmd = match option_env!("CARGO_BIN_EXE_duvo-mcp-conformance") {
+        Some(fixtures) => Command::new(fixtures),
+        None => {
+            let mut cmd = Command::new(option_env!("CARGO_BIN_EXE_duvo-mcp").unwrap_or("duvo-mcp"));
+            cmd.arg("http");
+            cmd
+        }
+    };
+    cmd.args(args);
     for k in CLEARED {
         cmd.env_remove(k);
     }

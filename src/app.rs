@@ -1,0 +1,241 @@
+//! The composition root: configuration → Duvo client → catalog → server, written once.
+//!
+//! `duvo-mcp stdio`, `duvo-mcp http`, the conformance fixture server, the in-process tests and
+//! the benches all build their server here; the transports only receive the result as a
+//! [`ServerFactory`](crate::transport::ServerFactory). The demo wiring (start the built-in
+//! emulator, point the client at it) lives here too, behind the `demo` cargo feature.
+
+use crate::catalog::Selection;
+use crate::client::{ClientConfig, DuvoClient, redact};
+use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, env, parse_base_url};
+use crate::server::{DuvoServer, ServerOptions, ServerState};
+use crate::shared_state::SharedState;
+use crate::transport::ServerFactory;
+use crate::workflows::allowed_dirs::LocalFiles;
+use std::sync::Arc;
+
+/// What `--demo` answers in a build without the emulator.
+pub const NO_DEMO: &str = "--demo needs the built-in Duvo emulator, which this build of duvo-mcp \
+     leaves out (it was built with --no-default-features). Rebuild with the default features \
+     (`cargo build --release`, or `cargo install --path .`) or add `--features demo`";
+
+/// Where the server's Duvo calls go.
+#[derive(Debug)]
+pub enum Upstream {
+    /// The built-in emulator, started in-process (needs the `demo` feature).
+    Demo,
+    /// A Duvo API (the real one, or any base URL).
+    Api {
+        /// Base URL, key (`None` when every caller brings its own: passthrough), retries.
+        client: Box<ClientConfig>,
+        /// Team for team-scoped calls when the caller names none.
+        team_id: Option<String>,
+    },
+}
+
+impl Upstream {
+    /// Resolves `--demo`, `--base-url`, `--team-id` and the environment. With `passthrough` no
+    /// server key is needed (each caller brings one).
+    pub fn from_args(args: &ConnectionArgs, passthrough: bool) -> anyhow::Result<Self> {
+        if args.demo {
+            if !cfg!(feature = "demo") {
+                anyhow::bail!(NO_DEMO);
+            }
+            return Ok(Self::Demo);
+        }
+        if !passthrough {
+            let c = args.resolve()?;
+            return Ok(Self::Api {
+                client: Box::new(c.client),
+                team_id: c.team_id,
+            });
+        }
+        let raw = args
+            .base_url
+            .clone()
+            .or_else(|| env("DUVO_API_BASE_URL"))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base_url = parse_base_url(&raw)?;
+        let team_id = args.team_id.clone().or_else(|| env("DUVO_TEAM_ID"));
+        if let Some(t) = &team_id {
+            tracing::warn!(
+                team = %t,
+                "passthrough with a fixed team: every caller's calls default to this team; \
+                 leave DUVO_TEAM_ID unset to resolve each caller's own team"
+            );
+        }
+        Ok(Self::Api {
+            client: Box::new(ClientConfig::new(base_url, None)),
+            team_id,
+        })
+    }
+}
+
+/// Everything the root needs to build a server.
+#[derive(Debug)]
+pub struct AppSettings {
+    /// Where calls go.
+    pub upstream: Upstream,
+    /// Which tools are exposed.
+    pub selection: Selection,
+    /// Each HTTP request brings its own Duvo key (multi-tenant HTTP).
+    pub passthrough_auth: bool,
+    /// Local directories the workflows may use (stdio only; disabled elsewhere).
+    pub local_files: LocalFiles,
+    /// Further secrets to mask in upstream strings (e.g. the inbound HTTP token).
+    pub secrets: Vec<String>,
+    /// What replicas share (rate budget, team cache, started Jobs): Redis, or in-process.
+    pub shared: SharedState,
+}
+
+impl AppSettings {
+    /// Settings for `upstream` with every tool selection default, no local files, no passthrough.
+    pub fn new(upstream: Upstream) -> Self {
+        Self {
+            upstream,
+            selection: Selection::default(),
+            passthrough_auth: false,
+            local_files: LocalFiles::disabled(),
+            secrets: Vec::new(),
+            shared: SharedState::in_process(),
+        }
+    }
+}
+
+/// A built server and what it runs on.
+pub struct App {
+    server: DuvoServer,
+    tools: usize,
+    upstream: String,
+    base_url: url::Url,
+    #[cfg(feature = "demo")]
+    emulator: Option<duvo_emulator::RunningEmulator>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("tools", &self.tools)
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds the server: starts the demo emulator if asked, makes the one shared client, loads
+    /// the catalog and applies the selection (once: unknown names are errors here).
+    pub async fn build(settings: AppSettings) -> anyhow::Result<Self> {
+        let AppSettings {
+            upstream,
+            selection,
+            passthrough_auth,
+            local_files,
+            secrets,
+            shared,
+        } = settings;
+        #[cfg(feature = "demo")]
+        let mut emulator = None;
+        let (config, team_id, shown) = match upstream {
+            Upstream::Api { client, team_id } => {
+                let shown = format!("Duvo at {}", redact::display_url(&client.base_url));
+                (*client, team_id, shown)
+            }
+            #[cfg(feature = "demo")]
+            Upstream::Demo => {
+                let emu = start_demo().await?;
+                let base_url = parse_base_url(emu.base_url())?;
+                // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the
+                // team is resolved per key; otherwise the demo key and team.
+                let (key, team) = if passthrough_auth {
+                    (None, None)
+                } else {
+                    (
+                        Some(crate::client::ApiKey::new(emu.demo_key())),
+                        Some(duvo_emulator::DEMO_TEAM_ID.to_owned()),
+                    )
+                };
+                let shown = format!("the built-in demo emulator at {}", emu.base_url());
+                emulator = Some(emu);
+                (ClientConfig::new(base_url, key), team, shown)
+            }
+            #[cfg(not(feature = "demo"))]
+            Upstream::Demo => anyhow::bail!(NO_DEMO),
+        };
+        let config = secrets
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .fold(config, |c, s| c.with_secret(s));
+        let mut config = config;
+        config.shared = shared.clone();
+        let client = DuvoClient::new(config)?;
+        let base_url = client.base_url().clone();
+        // REST tools from tools/*.json plus the composite tools, registered here.
+        let catalog = Arc::new(crate::workflows::full_catalog()?);
+        let options = ServerOptions {
+            team_id,
+            passthrough_auth,
+            shared,
+        };
+        let state =
+            ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
+        let tools = state.listed_tools().len();
+        Ok(Self {
+            server: DuvoServer::new(Arc::new(state)),
+            tools,
+            upstream: shown,
+            base_url,
+            #[cfg(feature = "demo")]
+            emulator,
+        })
+    }
+
+    /// The server (cheap to clone: every clone shares the client and the catalog).
+    pub fn server(&self) -> DuvoServer {
+        self.server.clone()
+    }
+
+    /// A factory handing each session a clone of the server.
+    pub fn factory(&self) -> impl ServerFactory<Handler = DuvoServer> + use<> {
+        let server = self.server.clone();
+        move || server.clone()
+    }
+
+    /// How many tools `tools/list` shows.
+    pub fn tools(&self) -> usize {
+        self.tools
+    }
+
+    /// The Duvo API root calls go to (for the readiness probe; may hold user info: never print
+    /// it as it is).
+    pub fn base_url(&self) -> &url::Url {
+        &self.base_url
+    }
+
+    /// Where calls go, for banners and logs (no credentials).
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+
+    /// Stops the demo emulator, if one was started.
+    pub async fn shutdown(self) {
+        #[cfg(feature = "demo")]
+        if let Some(emu) = self.emulator {
+            emu.shutdown().await;
+        }
+    }
+}
+
+/// Starts the built-in emulator on a free loopback port.
+#[cfg(feature = "demo")]
+async fn start_demo() -> anyhow::Result<duvo_emulator::RunningEmulator> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the demo emulator")?;
+    let emu = duvo_emulator::start(listener, duvo_emulator::EmulatorConfig::default()).await?;
+    tracing::info!(
+        base_url = emu.base_url(),
+        "demo mode: using the built-in Duvo emulator"
+    );
+    Ok(emu)
+}
