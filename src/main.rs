@@ -10,9 +10,27 @@ use duvo_mcp::{cli_tools, emulator, transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// `--version`: the crate version, the git commit and the build date (recorded by `build.rs`).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    // Placeholder vergen emits when git or the date was not available at build time.
+    let known = |v: &'static str| {
+        if v.starts_with("VERGEN_") {
+            "unknown"
+        } else {
+            v
+        }
+    };
+    format!(
+        "{} (commit {}, built {})",
+        env!("CARGO_PKG_VERSION"),
+        known(env!("VERGEN_GIT_SHA")),
+        known(env!("VERGEN_BUILD_DATE"))
+    )
+});
+
 /// MCP server for the Duvo Public API.
 #[derive(Parser, Debug)]
-#[command(name = "duvo-mcp", version, about, long_about = None)]
+#[command(name = "duvo-mcp", version = VERSION.as_str(), about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
