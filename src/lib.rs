@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod conformance;
 pub mod emulator;
+pub mod healthcheck;
 pub mod server;
 pub mod transport;
 pub mod workflows;

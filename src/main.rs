@@ -63,6 +63,8 @@ enum Command {
         #[command(flatten)]
         faults: emulator::faults::FaultArgs,
     },
+    /// Exit 0 if a running `duvo-mcp http` answers GET /healthz (container health checks).
+    Healthcheck(duvo_mcp::healthcheck::HealthArgs),
     /// Print the effective tool list (after the filters).
     Tools {
         /// Full JSON: name, toolset, title, description, annotations, input schema.
@@ -127,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             local,
         } => serve_stdio(connection, filter, local).await,
         Command::Http(args) => transport::http::run(args).await,
+        Command::Healthcheck(args) => duvo_mcp::healthcheck::run(args).await,
         Command::Emulator {
             listen,
             time_scale,
