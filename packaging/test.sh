@@ -50,9 +50,10 @@ check() {
   fi
 }
 
+# fail MESSAGE: fails the current check (each runs in its own subshell, see check).
 fail() {
   echo "$*" >&2
-  return 1
+  exit 1
 }
 
 if [ "${1:-}" != "--reuse" ]; then
