@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-DIST="$ROOT/dist"
+DIST="${DUVO_DIST:-$ROOT/dist}" # DUVO_DIST: another output directory (packaging/test.sh)
 STAGE="$TARGET_DIR/packaging/stage"
 PY="${PYTHON:-python3}"
 

@@ -252,6 +252,20 @@ print("uploaded from both picked directories")' "$out"
 }
 check "mcpb: user_config toolsets, read_only and two picked directories reach the server" bundle_configured
 
+combined_bundle() { # the release's one bundle: a macOS binary and a Windows .exe (stand-ins here)
+  local src="$WORK/combined-src" out="$WORK/combined"
+  mkdir -p "$src" && cp "$BUNDLE/server/duvo-mcp" "$src/duvo-mcp" && cp "$BUNDLE/server/duvo-mcp" "$src/duvo-mcp.exe" || return 1
+  DUVO_DIST="$out" bash packaging/build.sh --bundle "$src" darwin,win32 >/dev/null || return 1
+  "$PY" - "$out/duvo-mcp-$VERSION.mcpb" <<'PYEOF'
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); m = json.loads(z.read("manifest.json"))
+assert sorted(z.namelist()) == ["manifest.json", "server/duvo-mcp", "server/duvo-mcp.exe"], z.namelist()
+assert m["compatibility"]["platforms"] == ["darwin", "win32"], m["compatibility"]
+assert m["server"]["mcp_config"]["platform_overrides"] == {"win32": {"command": "${__dirname}/server/duvo-mcp.exe"}}
+PYEOF
+}
+check "mcpb: build.sh --bundle packs the release's macOS + Windows bundle (validated)" combined_bundle
+
 echo "== server.json"
 check "server.json: committed file (documented fields, versions = Cargo.toml)" "$PY" packaging/server_json.py check
 server_json_release() {
