@@ -14,6 +14,7 @@ BIN="$TARGET_DIR/release/duvo-mcp"
 NAME="$(python3 -c 'import json; print(json.load(open("server.json"))["name"])')"
 
 bash packaging/container/rootfs.sh "$BIN" dist/container-rootfs
+DANGLING_BEFORE="$(podman images -q --filter dangling=true | sort)"
 podman build --quiet --format docker --build-arg ROOTFS_FROM=prebuilt -t "$IMAGE" . >/dev/null
 rm -rf dist/container-rootfs
 MNT=""
@@ -22,6 +23,9 @@ cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null
   [ -n "$MNT" ] && podman image unmount "$IMAGE" >/dev/null
   podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  # The build leaves its intermediate stage as an untagged image: remove the ones it added.
+  comm -13 <(echo "$DANGLING_BEFORE") <(podman images -q --filter dangling=true | sort) |
+    xargs -r podman rmi -f >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
