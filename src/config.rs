@@ -44,9 +44,10 @@ pub struct FilterArgs {
 /// Local directories whose files tools may read and write (stdio only).
 #[derive(Args, Clone, Debug, Default)]
 pub struct LocalArgs {
-    /// Let tools read and write local files below DIR (repeatable; none by default)
-    /// [env: DUVO_ALLOW_DIRS, colon-separated].
-    #[arg(long = "allow-dir", value_name = "DIR")]
+    /// Let tools read and write local files below DIR (none by default); takes several
+    /// directories at once (`--allow-dir A B`, as MCP Bundle directory pickers pass them) and is
+    /// repeatable [env: DUVO_ALLOW_DIRS, colon-separated].
+    #[arg(long = "allow-dir", value_name = "DIR", num_args = 0..)]
     pub allow_dir: Vec<std::path::PathBuf>,
 }
 

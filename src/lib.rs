@@ -18,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod gateway;
+pub mod healthcheck;
 pub mod render;
 pub mod server;
 pub mod shared_state;

@@ -12,9 +12,27 @@ use duvo_mcp::transport::stdio;
 #[cfg(feature = "demo")]
 use std::net::SocketAddr;
 
+/// `--version`: the crate version, the git commit and the build date (recorded by `build.rs`).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    // Placeholder vergen emits when git or the date was not available at build time.
+    let known = |v: &'static str| {
+        if v.starts_with("VERGEN_") {
+            "unknown"
+        } else {
+            v
+        }
+    };
+    format!(
+        "{} (commit {}, built {})",
+        env!("CARGO_PKG_VERSION"),
+        known(env!("VERGEN_GIT_SHA")),
+        known(env!("VERGEN_BUILD_DATE"))
+    )
+});
+
 /// MCP server for the Duvo Public API.
 #[derive(Parser, Debug)]
-#[command(name = "duvo-mcp", version, about, long_about = None)]
+#[command(name = "duvo-mcp", version = VERSION.as_str(), about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -67,6 +85,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         args: Vec<String>,
     },
+    /// Exit 0 if a running `duvo-mcp http` answers GET /healthz (container health checks).
+    Healthcheck(duvo_mcp::healthcheck::HealthArgs),
     /// Print the effective tool list (after the filters).
     Tools {
         /// Full JSON: name, toolset, title, description, annotations, input schema.
@@ -124,6 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             local,
         } => serve_stdio(connection, filter, local).await,
         Command::Http(args) => serve_http(args).await,
+        Command::Healthcheck(args) => duvo_mcp::healthcheck::run(args).await,
         #[cfg(feature = "demo")]
         Command::Emulator {
             listen,

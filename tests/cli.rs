@@ -169,3 +169,36 @@ fn the_slim_build_says_how_to_get_the_demo() {
         );
     }
 }
+
+/// `--version` names the version, the git commit (hex, or `unknown` outside a checkout) and the
+/// build date.
+#[test]
+fn version_names_commit_and_build_date() {
+    let out = run(&["--version"], &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let rest = text
+        .strip_prefix(&format!("duvo-mcp {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("version and commit expected: {text}"));
+    let (commit, rest) = rest.split_once(", built ").expect("build date");
+    assert!(
+        commit == "unknown" || (commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{text}"
+    );
+    // In a git checkout (as in CI) it is this checkout's commit.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if let Some(head) = head {
+        assert!(head.starts_with(commit), "HEAD is {head}: {text}");
+    }
+    let date = rest.strip_suffix(')').expect("closing parenthesis");
+    assert!(
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+        "build date YYYY-MM-DD expected: {text}"
+    );
+}

@@ -207,6 +207,48 @@ async fn without_allow_dir_local_paths_say_how_to_allow_them() {
     assert!(skill.contains("--allow-dir"), "{skill}");
 }
 
+/// `--allow-dir A B` (one flag, several directories: how an MCP Bundle's directory picker with
+/// `multiple: true` expands into the arguments) allows both; a third directory stays refused.
+#[tokio::test]
+async fn one_allow_dir_flag_takes_several_directories() {
+    let emu = start_emulator().await;
+    let (a, b, other) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    for d in [&a, &b, &other] {
+        std::fs::write(d.path().join("f.txt"), "x").expect("write");
+    }
+    let utf8 = |d: &tempfile::TempDir| d.path().to_str().expect("utf-8").to_owned();
+    let (a_dir, b_dir) = (utf8(&a), utf8(&b));
+    let client = connect(
+        &emu,
+        emu.demo_key(),
+        &["--allow-dir", &a_dir, &b_dir],
+        &[("DUVO_ALLOW_DIRS", "")],
+    )
+    .await;
+    for d in [&a, &b] {
+        let path = d.path().join("f.txt");
+        let out = call_ok(
+            &client,
+            "uploadSandboxFiles",
+            json!({"files": [{"path": path.to_str().expect("utf-8")}]}),
+        )
+        .await;
+        assert_eq!(out["complete"], true, "{out}");
+    }
+    let outside = other.path().join("f.txt");
+    let refused = call_err(
+        &client,
+        "uploadSandboxFiles",
+        json!({"files": [{"path": outside.to_str().expect("utf-8")}]}),
+    )
+    .await;
+    assert!(refused.contains("--allow-dir"), "{refused}");
+}
+
 #[tokio::test]
 async fn run_assignment_uploads_files_first_or_does_not_start() {
     let emu = start_emulator().await;
