@@ -38,9 +38,7 @@ impl Upstream {
     /// server key is needed (each caller brings one).
     pub fn from_args(args: &ConnectionArgs, passthrough: bool) -> anyhow::Result<Self> {
         if args.demo {
-            if !cfg!(feature = "demo") {
-                anyhow::bail!(NO_DEMO);
-            }
+            // Without the `demo` feature `App::build` refuses it (after checking the selection).
             return Ok(Self::Demo);
         }
         if !passthrough {
@@ -159,7 +157,11 @@ impl App {
                 (ClientConfig::new(base_url, key), team, shown)
             }
             #[cfg(not(feature = "demo"))]
-            Upstream::Demo => anyhow::bail!(NO_DEMO),
+            Upstream::Demo => {
+                // Report a wrong tool name first, as the default build does.
+                Catalog::embedded()?.select(&selection)?;
+                anyhow::bail!(NO_DEMO)
+            }
         };
         let config = secrets
             .iter()

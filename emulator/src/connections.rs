@@ -34,8 +34,6 @@ use super::state::{AppState, Caller, Store};
 use super::validate::{self as v, Query};
 use super::{created, ok};
 
-pub use oauth::Flows;
-
 /// Accepted `auth_method` values.
 const AUTH_METHODS: &[&str] = &["url", "apikey", "headers", "oauth"];
 

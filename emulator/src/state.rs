@@ -47,7 +47,7 @@ pub struct Store {
     /// Connections (connected integration instances).
     pub connections: Vec<super::model::Connection>,
     /// Pending OAuth flows and Composio accounts.
-    pub connection_flows: super::connections::Flows,
+    pub connection_flows: super::model::Flows,
     /// Schedules.
     pub schedules: Vec<Schedule>,
     /// Case labels of every queue.

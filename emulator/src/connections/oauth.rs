@@ -25,12 +25,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::super::auth::TeamCaller;
 use super::super::errors::{ApiError, ApiResult};
+use super::super::model::{ComposioAccount, FlowKind, PendingOAuth};
 use super::super::ok;
 use super::super::sandboxes::client_base;
 use super::super::seed::sid;
@@ -118,69 +119,6 @@ const NATIVE: &[Native] = &[
         scopes: &["channels:read", "chat:write", "users:read", "search:read"],
     },
 ];
-
-/// What a pending OAuth flow will create.
-#[derive(Debug, Clone)]
-pub enum FlowKind {
-    /// A native provider connection (provider slug).
-    Native(&'static str),
-    /// A remote MCP server connection.
-    Mcp {
-        /// Server URL.
-        server_url: String,
-        /// Display name.
-        name: String,
-        /// Custom integration.
-        custom_integration_id: Option<Uuid>,
-        /// Integration type (default `custom_mcp`).
-        integration_type: Option<String>,
-    },
-}
-
-/// An OAuth flow waiting for its callback.
-#[derive(Debug, Clone)]
-pub struct PendingOAuth {
-    /// The `state` parameter.
-    pub state: String,
-    /// Team of the starter.
-    pub team_id: Uuid,
-    /// User who started it.
-    pub user_id: Uuid,
-    /// What it creates.
-    pub kind: FlowKind,
-    /// Where to send the browser afterwards.
-    pub return_url: Option<String>,
-    /// Connection to repair instead of creating one.
-    pub reconnect: Option<Uuid>,
-    /// When the state stops working.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// A Composio connected account created by `start`.
-#[derive(Debug, Clone)]
-pub struct ComposioAccount {
-    /// `ca_…` id.
-    pub id: String,
-    /// Team of the starter.
-    pub team_id: Uuid,
-    /// User who started it.
-    pub user_id: Uuid,
-    /// Auth scheme (`OAUTH2`, `API_KEY` …).
-    pub auth_scheme: String,
-    /// `INITIATED`, `ACTIVE` or `FAILED`.
-    pub status: &'static str,
-    /// Connection created by `finalize`.
-    pub finalized: Option<Uuid>,
-}
-
-/// Pending OAuth flows and Composio accounts.
-#[derive(Debug, Default)]
-pub struct Flows {
-    /// OAuth flows awaiting the callback.
-    pub pending: Vec<PendingOAuth>,
-    /// Composio connected accounts.
-    pub composio: Vec<ComposioAccount>,
-}
 
 /// The routes of this module.
 pub(super) fn routes() -> Router<Arc<AppState>> {
