@@ -42,22 +42,56 @@ async fn healthy_server_passes_and_a_dead_one_fails() {
     assert!(err.contains("not answering") && err.contains(&url), "{err}");
 }
 
+/// A one-shot HTTP server on loopback that answers 200 and reports the `Host` it was sent.
+async fn host_recorder() -> (String, tokio::task::JoinHandle<Option<String>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/healthz", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.ok()?;
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        let head = String::from_utf8_lossy(&got).into_owned();
+        let _ = sock
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 15\r\nconnection: close\r\n\r\n{\"status\":\"ok\"}")
+            .await;
+        head.lines()
+            .find_map(|l| {
+                l.strip_prefix("host: ")
+                    .or_else(|| l.strip_prefix("Host: "))
+            })
+            .map(str::to_owned)
+    });
+    (url, task)
+}
+
+/// `/healthz` itself answers any Host (issue 9: Kubernetes probes), but a proxy in front of the
+/// container may still route by name: the probe sends the first allowed host, or `--host`.
 #[tokio::test]
 async fn host_follows_the_allowed_hosts_setting() {
+    // The server answers whatever the Host.
     let server = spawn(&["--demo", "--allowed-hosts", "mcp.example.com"], &[]).await;
-    let url = server.url("/healthz");
-    // The URL's own Host (127.0.0.1:port) is not allowed there: 403, reported.
-    let refused = probe(&["--url", &url], &[]).await;
-    assert!(!refused.status.success());
+    let ok = probe(&["--url", &server.url("/healthz")], &[]).await;
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("403"),
+        ok.status.success(),
         "{}",
-        String::from_utf8_lossy(&refused.stderr)
+        String::from_utf8_lossy(&ok.stderr)
     );
-    // The image passes the server's settings in the environment; the probe reads them.
+
+    // The image passes the server's settings in the environment; the probe sends the first one.
+    let (url, seen) = host_recorder().await;
     let ok = probe(
         &["--url", &url],
-        &[("DUVO_MCP_ALLOWED_HOSTS", "*.internal, mcp.example.com")],
+        &[("DUVO_MCP_ALLOWED_HOSTS", "mcp.example.com, *.internal")],
     )
     .await;
     assert!(
@@ -65,6 +99,16 @@ async fn host_follows_the_allowed_hosts_setting() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    let explicit = probe(&["--url", &url, "--host", "mcp.example.com"], &[]).await;
+    assert_eq!(
+        seen.await.expect("join").as_deref(),
+        Some("mcp.example.com")
+    );
+
+    let (url, seen) = host_recorder().await;
+    let explicit = probe(&["--url", &url, "--host", "other.example.com"], &[]).await;
     assert!(explicit.status.success());
+    assert_eq!(
+        seen.await.expect("join").as_deref(),
+        Some("other.example.com")
+    );
 }

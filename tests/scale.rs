@@ -484,6 +484,34 @@ async fn three_replicas_share_one_budget_behind_nginx() {
         "second replica returned the first Job: {again}"
     );
 
+    // Every replica that served calls exposes Prometheus-format metrics that count them.
+    let mut served = 0.0;
+    for s in [&b, &c] {
+        let text = http
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics body");
+        let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("Prometheus text format");
+        served += parsed
+            .samples
+            .iter()
+            .filter(|x| x.metric == "duvo_mcp_tool_calls_total")
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum::<f64>();
+    }
+    assert!(served >= 1.0, "tool calls counted in /metrics: {served}");
+    // Shared state up: ready.
+    let ready = http.get(b.url("/readyz")).send().await.expect("readyz");
+    assert_eq!(ready.status(), StatusCode::OK);
+
     // Run 2: Redis stops half way; calls still succeed and the fallback is logged once.
     let pid = redis.child.id().expect("redis pid");
     let started = Instant::now();
@@ -501,6 +529,16 @@ async fn three_replicas_share_one_budget_behind_nginx() {
         let log = s.log();
         let n = log.matches("Redis unavailable").count();
         assert_eq!(n, 1, "fallback logged once per replica:\n{log}");
+        // And /readyz says so: Redis is configured but unreachable.
+        let ready = http.get(s.url("/readyz")).send().await.expect("readyz");
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = ready.json().await.expect("readyz json");
+        assert!(
+            body["checks"]["redis"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("down")),
+            "{body}"
+        );
     }
     let _ = nginx.child.kill().await;
     drop((b, c, a));
