@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 /// Bound on every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);
 /// Environment variables cleared before spawning, so the host's settings never leak in.
-const CLEARED: [&str; 18] = [
+const CLEARED: [&str; 24] = [
     "DUVO_API_KEY",
     "DUVO_API_BASE_URL",
     "DUVO_TEAM_ID",
@@ -37,6 +37,12 @@ const CLEARED: [&str; 18] = [
     "DUVO_MCP_MAX_CONNECTIONS",
     "DUVO_MCP_HEADER_READ_TIMEOUT",
     "DUVO_MCP_BODY_READ_TIMEOUT",
+    "DUVO_MCP_REDIS_URL",
+    "DUVO_MCP_STATE_KEY",
+    "DUVO_MCP_STATE_KEY_PREVIOUS",
+    "DUVO_MCP_STATELESS",
+    "DUVO_MCP_LOG_FORMAT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
 ];
 
 /// A running `duvo-mcp http` child.
