@@ -159,15 +159,14 @@ impl App {
             #[cfg(not(feature = "demo"))]
             Upstream::Demo => {
                 // Report a wrong tool name first, as the default build does.
-                Catalog::embedded()?.select(&selection)?;
+                crate::workflows::full_catalog()?.select(&selection)?;
                 anyhow::bail!(NO_DEMO)
             }
         };
-        let config = secrets
+        let mut config = secrets
             .iter()
             .filter(|s| !s.trim().is_empty())
             .fold(config, |c, s| c.with_secret(s));
-        let mut config = config;
         config.shared = shared.clone();
         let client = DuvoClient::new(config)?;
         let base_url = client.base_url().clone();
