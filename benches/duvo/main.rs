@@ -99,22 +99,24 @@ async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let http = reqwest::Client::new();
     let emulator = procs::emulator().await?;
-    eprintln!("bench: the two builds (size, idle RSS)");
-    let builds = builds::measure(&emulator.base).await;
-    if std::env::var("DUVO_BENCH_ONLY").is_ok_and(|v| v == "builds") {
-        println!("{}", report::builds_table(&builds));
-        return Ok(());
-    }
+    // `DUVO_BENCH_ONLY=builds|replicas` measures one part alone (read once, here).
+    let only = std::env::var("DUVO_BENCH_ONLY").unwrap_or_default();
     let run_id = procs::seeded_run_id(&http, &emulator.base).await?;
     let replicas_window = if quick {
         plan.window
     } else {
         Duration::from_secs(8)
     };
-    if std::env::var("DUVO_BENCH_ONLY").is_ok_and(|v| v == "replicas") {
+    if only == "replicas" {
         if let Some(rows) = replicas::measure(&emulator.base, &run_id, 16, replicas_window).await? {
             println!("{}", replicas::table(&rows));
         }
+        return Ok(());
+    }
+    eprintln!("bench: the two builds (size, idle RSS)");
+    let builds = builds::measure(&emulator.base).await;
+    if only == "builds" {
+        println!("{}", report::builds_table(&builds));
         return Ok(());
     }
 
