@@ -282,18 +282,22 @@ impl Gateway {
     /// The team for `key`: configured, cached, or asked with the catalog's `listMyTeams` entry.
     async fn team_for(&self, key: Option<&ApiKey>) -> Result<String, String> {
         self.teams
-            .team_for(key, self.client.caller_digest(key), || async {
-                let entry = self
-                    .catalog
-                    .rest(LIST_MY_TEAMS)
-                    .ok_or_else(|| format!("the catalog has no {LIST_MY_TEAMS} operation"))?;
-                let req = mapping::map_validated(entry, &JsonObject::new(), None)
-                    .map_err(|e| e.to_string())?;
-                self.send(&req, key)
-                    .await
-                    .map(|resp| resp.body)
-                    .map_err(|e| e.to_string())
-            })
+            .team_for(
+                key,
+                || self.client.caller_digest(key),
+                || async {
+                    let entry = self
+                        .catalog
+                        .rest(LIST_MY_TEAMS)
+                        .ok_or_else(|| format!("the catalog has no {LIST_MY_TEAMS} operation"))?;
+                    let req = mapping::map_validated(entry, &JsonObject::new(), None)
+                        .map_err(|e| e.to_string())?;
+                    self.send(&req, key)
+                        .await
+                        .map(|resp| resp.body)
+                        .map_err(|e| e.to_string())
+                },
+            )
             .await
     }
 }

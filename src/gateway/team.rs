@@ -42,16 +42,18 @@ impl TeamResolver {
         self
     }
 
-    /// The team for calls made with `key` (`None` = the server's key; `digest` is the digest of
-    /// the key in effect, the shared cache's key); `list_teams` performs `listMyTeams` with that
-    /// key when the team is neither configured nor cached (its error is a one-line reason).
-    pub async fn team_for<F, Fut>(
+    /// The team for calls made with `key` (`None` = the server's key); `digest` gives the digest
+    /// of the key in effect (the shared cache's key; computed only when the local cache misses);
+    /// `list_teams` performs `listMyTeams` with that key when the team is neither configured nor
+    /// cached (its error is a one-line reason).
+    pub async fn team_for<D, F, Fut>(
         &self,
         key: Option<&ApiKey>,
-        digest: [u8; 32],
+        digest: D,
         list_teams: F,
     ) -> Result<String, String>
     where
+        D: FnOnce() -> [u8; 32],
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<ApiBody, String>>,
     {
@@ -62,6 +64,7 @@ impl TeamResolver {
         if let Some(team) = self.lock().get(&fingerprint) {
             return Ok(team.clone());
         }
+        let digest = digest();
         if let Some(team) = self.shared.team(&digest).await {
             self.lock().put(fingerprint, team.clone());
             return Ok(team);
