@@ -6,6 +6,7 @@
 //! emulator, point the client at it) lives here too, behind the `demo` cargo feature.
 
 use crate::catalog::Selection;
+use crate::catalog::source::{self, SpecSource};
 use crate::client::{ClientConfig, DuvoClient, redact};
 use crate::config::{ConnectionArgs, DEFAULT_BASE_URL, env, parse_base_url};
 use crate::server::{DuvoServer, ServerOptions, ServerState};
@@ -84,6 +85,10 @@ pub struct AppSettings {
     pub secrets: Vec<String>,
     /// What replicas share (rate budget, team cache, started Jobs): Redis, or in-process.
     pub shared: SharedState,
+    /// Where the OpenAPI spec comes from; `None` = the default (Duvo's live spec, or the demo
+    /// emulator's `/openapi.json`). The server starts on the embedded catalog at once and
+    /// swaps in the spec's catalog when it has loaded (in the background).
+    pub spec: Option<SpecSource>,
 }
 
 impl AppSettings {
@@ -96,6 +101,7 @@ impl AppSettings {
             local_files: LocalFiles::disabled(),
             secrets: Vec::new(),
             shared: SharedState::in_process(),
+            spec: Some(SpecSource::Bundled),
         }
     }
 }
@@ -106,6 +112,7 @@ pub struct App {
     tools: usize,
     upstream: String,
     base_url: url::Url,
+    spec_task: Option<tokio::task::JoinHandle<()>>,
     #[cfg(feature = "demo")]
     emulator: Option<duvo_emulator::RunningEmulator>,
 }
@@ -130,12 +137,25 @@ impl App {
             local_files,
             secrets,
             shared,
+            spec,
         } = settings;
+        let mut spec_source = spec;
         #[cfg(feature = "demo")]
         let mut emulator = None;
         let (config, team_id, shown) = match upstream {
             Upstream::Api { client, team_id } => {
                 let shown = format!("Duvo at {}", redact::display_url(&client.base_url));
+                // Another API root than Duvo's (an emulator, a proxy): its own spec by default.
+                if spec_source.is_none()
+                    && client.base_url.as_str().trim_end_matches('/') != DEFAULT_BASE_URL
+                {
+                    let mut url = client.base_url.clone();
+                    url.set_path("/openapi.json");
+                    url.set_query(None);
+                    let _ = url.set_username("");
+                    let _ = url.set_password(None);
+                    spec_source = Some(SpecSource::Url(url.to_string()));
+                }
                 (*client, team_id, shown)
             }
             #[cfg(feature = "demo")]
@@ -153,6 +173,9 @@ impl App {
                     )
                 };
                 let shown = format!("the built-in demo emulator at {}", emu.base_url());
+                if spec_source.is_none() {
+                    spec_source = Some(SpecSource::Url(format!("{}/openapi.json", emu.base_url())));
+                }
                 emulator = Some(emu);
                 (ClientConfig::new(base_url, key), team, shown)
             }
@@ -180,8 +203,13 @@ impl App {
         let state =
             ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
         let tools = state.listed_tools().len();
+        let state = Arc::new(state);
+        let spec_source = spec_source
+            .unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
+        let spec_task = load_in_background(state.clone(), spec_source);
         Ok(Self {
-            server: DuvoServer::new(Arc::new(state)),
+            server: DuvoServer::new(state),
+            spec_task,
             tools,
             upstream: shown,
             base_url,
@@ -217,13 +245,67 @@ impl App {
         &self.upstream
     }
 
+    /// Waits until the background spec load has finished (swapped or kept the catalog); for
+    /// tests and `duvo-mcp tools`.
+    pub async fn spec_loaded(&mut self) {
+        if let Some(task) = self.spec_task.take() {
+            let _ = task.await;
+        }
+    }
+
     /// Stops the demo emulator, if one was started.
     pub async fn shutdown(self) {
+        if let Some(task) = &self.spec_task {
+            task.abort();
+        }
         #[cfg(feature = "demo")]
         if let Some(emu) = self.emulator {
             emu.shutdown().await;
         }
     }
+}
+
+/// Loads the spec from `source` in the background (bounded by `DUVO_OPENAPI_TIMEOUT`) and swaps
+/// in its catalog when that changes what clients can list or call. Never fails: a spec that
+/// cannot be loaded or used leaves the embedded catalog in place (logged).
+fn load_in_background(
+    state: Arc<ServerState>,
+    source: SpecSource,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if source == SpecSource::Bundled {
+        tracing::info!(source = "bundled", "OpenAPI spec: the bundled snapshot (pinned)");
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let Some(loaded) = source::load(&source, source::timeout_from_env()).await else {
+            return;
+        };
+        let built = tokio::task::spawn_blocking(move || spec_catalog(loaded)).await;
+        match built {
+            Ok(Ok(catalog)) => {
+                let generated = catalog.entries().iter().filter(|e| e.generated).count();
+                let removed = catalog.diff().removed_operations.len();
+                match state.swap_catalog(Arc::new(catalog)) {
+                    Ok(changed) => tracing::info!(
+                        changed,
+                        generated,
+                        removed,
+                        "catalog from the OpenAPI spec in use"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "keeping the bundled catalog"),
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "keeping the bundled catalog"),
+            Err(e) => tracing::warn!(error = %e, "keeping the bundled catalog"),
+        }
+    }))
+}
+
+/// The catalog for a loaded spec, composite tools included.
+pub fn spec_catalog(loaded: source::LoadedSpec) -> anyhow::Result<crate::catalog::Catalog> {
+    let mut catalog = crate::catalog::Catalog::from_spec(&loaded.doc, loaded.origin)?;
+    crate::workflows::register(&mut catalog)?;
+    Ok(catalog)
 }
 
 /// Starts the built-in emulator on a free loopback port.

@@ -16,6 +16,9 @@ pub struct HttpArgs {
     /// Which tools to expose.
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Where the OpenAPI spec comes from.
+    #[command(flatten)]
+    pub spec: crate::catalog::source::SpecArgs,
     /// Address to listen on. Loopback by default; a non-loopback address needs --auth-token
     /// (with --passthrough-auth the token travels in `X-MCP-Auth`).
     #[arg(long, env = "DUVO_MCP_LISTEN", default_value = "127.0.0.1:8787")]
@@ -177,6 +180,7 @@ impl HttpArgs {
             passthrough_auth: self.passthrough_auth,
             // The inbound token never goes upstream, but mask it in upstream strings all the same.
             secrets: self.auth_token.iter().map(|t| t.0.clone()).collect(),
+            spec: self.spec.choice(),
             ..AppSettings::new(Upstream::from_args(
                 &self.connection,
                 self.passthrough_auth,

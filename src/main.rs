@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use duvo_mcp::app::{App, AppSettings, Upstream};
 use duvo_mcp::cli::HttpArgs;
+use duvo_mcp::catalog::source::{self, SpecArgs, SpecSource};
 use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs};
 use duvo_mcp::tools_command;
 use duvo_mcp::transport::http::{Banner, HttpServer};
@@ -57,6 +58,8 @@ enum Command {
         filter: FilterArgs,
         #[command(flatten)]
         local: LocalArgs,
+        #[command(flatten)]
+        spec: SpecArgs,
     },
     /// Serve MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, health at /healthz.
     Http(HttpArgs),
@@ -77,6 +80,10 @@ enum Command {
         rate_window: u32,
         #[command(flatten)]
         faults: duvo_emulator::faults::FaultArgs,
+        /// Emulate this OpenAPI spec instead of the bundled one: its operations without a
+        /// stateful model get spec-driven answers, operations it lacks answer 404.
+        #[arg(long, value_name = "FILE")]
+        spec: Option<std::path::PathBuf>,
     },
     /// Run the Duvo API emulator alone (not in this build: it needs the `demo` feature).
     #[cfg(not(feature = "demo"))]
@@ -100,6 +107,24 @@ enum Command {
         markdown: bool,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// The catalog against Duvo's OpenAPI spec.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Added, removed and changed operations and arguments between the spec and the overlay
+    /// (tools/*.json). Exit 1 when the overlay names operations the spec lacks.
+    Diff {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        spec: SpecArgs,
     },
 }
 
@@ -137,12 +162,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         connection: ConnectionArgs::default(),
         filter: FilterArgs::default(),
         local: LocalArgs::default(),
+        spec: SpecArgs::default(),
     }) {
         Command::Stdio {
             connection,
             filter,
             local,
-        } => serve_stdio(connection, filter, local).await,
+            spec,
+        } => serve_stdio(connection, filter, local, spec).await,
         Command::Http(args) => serve_http(args).await,
         Command::Healthcheck(args) => duvo_mcp::healthcheck::run(args).await,
         #[cfg(feature = "demo")]
@@ -152,7 +179,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             rate_limit,
             rate_window,
             faults,
-        } => run_emulator(listen, time_scale, (rate_limit, rate_window), faults).await,
+            spec,
+        } => run_emulator(listen, time_scale, (rate_limit, rate_window), faults, spec).await,
         #[cfg(not(feature = "demo"))]
         Command::Emulator { .. } => anyhow::bail!(
             "the Duvo API emulator is not in this build of duvo-mcp (built with \
@@ -164,8 +192,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             stats,
             markdown,
             filter,
+            spec,
         } => {
-            let catalog = duvo_mcp::workflows::full_catalog()?;
+            let source = spec
+                .choice()
+                .unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
+            let catalog = match source::load(&source, source::timeout_from_env()).await {
+                Some(loaded) => duvo_mcp::app::spec_catalog(loaded)?,
+                None => duvo_mcp::workflows::full_catalog()?,
+            };
             let selection = filter.selection()?;
             let enabled = catalog.select(&selection)?;
             let ro = selection.read_only;
@@ -180,6 +215,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             tools_command::write_stdout(&text)
         }
+        Command::Catalog(CatalogCommand::Diff { json, spec }) => {
+            let source = spec
+                .choice()
+                .unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
+            let loaded = source::load_strict(&source, source::timeout_from_env())
+                .await
+                .map_err(|e| anyhow::anyhow!("loading the OpenAPI spec: {e}"))?;
+            let catalog = duvo_mcp::catalog::Catalog::from_spec(&loaded.doc, loaded.origin)?;
+            let diff = catalog.diff();
+            let text = if json {
+                serde_json::to_string_pretty(diff)?
+            } else {
+                diff.table()
+            };
+            tools_command::write_stdout(&text)?;
+            if !diff.removed_operations.is_empty() {
+                // A scheduled check fails: the overlay names operations the spec lacks.
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -187,6 +243,7 @@ async fn serve_stdio(
     connection: ConnectionArgs,
     filter: FilterArgs,
     local: LocalArgs,
+    spec: SpecArgs,
 ) -> anyhow::Result<()> {
     // Local files only on stdio (the server runs as the user), below the allowed directories.
     let local_files = duvo_mcp::workflows::allowed_dirs::LocalFiles::stdio(&local.dirs())
@@ -194,6 +251,7 @@ async fn serve_stdio(
     let settings = AppSettings {
         selection: filter.selection()?,
         local_files,
+        spec: spec.choice(),
         ..AppSettings::new(Upstream::from_args(&connection, false)?)
     };
     let app = App::build(settings).await?;
@@ -237,8 +295,14 @@ async fn run_emulator(
     time_scale: f64,
     (rate_limit, rate_window): (u32, u32),
     faults: duvo_emulator::faults::FaultArgs,
+    spec: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     use duvo_emulator as emulator;
+    if let Some(path) = spec {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the spec {}", path.display()))?;
+        emulator::spec::use_spec(text).map_err(anyhow::Error::msg)?;
+    }
     let faults = faults.profile().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

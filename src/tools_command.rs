@@ -107,6 +107,21 @@ pub fn stats(catalog: &Catalog, enabled: &Enabled, read_only: bool) -> anyhow::R
         tools.len(),
         total_bytes
     ));
+    let rest = catalog.entries().iter().filter(|e| e.is_rest());
+    let (generated, curated): (Vec<_>, Vec<_>) = rest.partition(|e| e.generated);
+    out.push_str(&format!(
+        "catalog: {}; {} curated and {} generated operations (all toolsets)\n",
+        catalog.origin(),
+        curated.len(),
+        generated.len()
+    ));
+    let removed = &catalog.diff().removed_operations;
+    if !removed.is_empty() {
+        out.push_str(&format!(
+            "overlay entries whose operation the spec lacks (not listed): {}\n",
+            removed.join(", ")
+        ));
+    }
     Ok(out)
 }
 

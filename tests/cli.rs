@@ -12,7 +12,9 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("DUVO_TOOLSETS")
         .env_remove("DUVO_TOOLS")
         .env_remove("DUVO_EXCLUDE_TOOLS")
-        .env_remove("DUVO_READ_ONLY");
+        .env_remove("DUVO_READ_ONLY")
+        // The bundled snapshot unless a test names another spec (no internet in tests).
+        .env("DUVO_OPENAPI_URL", "off");
     for (k, v) in env {
         cmd.env(k, v);
     }

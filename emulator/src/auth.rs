@@ -133,7 +133,7 @@ fn set_rate_headers(resp: &mut Response, rate: RateInfo) {
 /// The API middleware (see the module docs for the order of checks).
 pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if path.starts_with("/_emulator") {
+    if path.starts_with("/_emulator") || path == "/openapi.json" {
         return next.run(req).await;
     }
     let method = req.method().clone();

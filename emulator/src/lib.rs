@@ -276,11 +276,14 @@ fn build_router(state: Arc<AppState>, contract: Arc<spec::ContractLog>) -> Route
             get(control::list_requests).delete(control::clear_requests),
         )
         .route("/_emulator/webhooks", get(control::list_webhooks))
+        .route("/openapi.json", get(spec::openapi_json))
         .merge(spec::contract_routes(Arc::clone(&contract)))
         .merge(faults::routes(Arc::clone(&fault_engine)))
         // Spec operations without an explicit route: generic, spec-driven answers (404/405 else).
         .fallback(spec::fallback)
         .method_not_allowed_fallback(spec::fallback)
+        // `--spec FILE`: operations the spec lacks → 404, new ones → the spec-driven handler.
+        .layer(axum::middleware::from_fn(spec::spec_gate))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::api_middleware,

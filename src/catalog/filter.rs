@@ -47,6 +47,11 @@ pub struct Enabled {
     entries: Vec<Arc<ToolEntry>>,
 }
 
+/// No tools.
+pub static NONE: Enabled = Enabled {
+    entries: Vec::new(),
+};
+
 impl Enabled {
     /// Only the entries called one of `names`.
     pub fn only_named(&self, names: &[String]) -> Enabled {

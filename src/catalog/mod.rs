@@ -4,6 +4,8 @@
 pub mod filter;
 pub(crate) mod id_sources;
 pub mod mapping;
+pub mod source;
+pub mod spec;
 
 pub use filter::{Selection, SelectionError};
 pub use mapping::ArgumentError;
@@ -11,7 +13,7 @@ pub use mapping::ArgumentError;
 use crate::client::request::Method;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -109,7 +111,7 @@ struct ToolsetFile {
 }
 
 /// One entry as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntryFile {
     name: String,
@@ -126,6 +128,9 @@ struct EntryFile {
     annotations: AnnotationsFile,
     #[serde(rename = "inputSchema")]
     input_schema: JsonObject,
+    /// Tool argument name → the API's name, where they differ (the mapping sends the API name).
+    #[serde(default)]
+    api_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -209,6 +214,8 @@ pub struct ToolEntry {
     pub empty_body: bool,
     /// The MCP tool definition (name, title, description, schema, annotations).
     pub tool: Tool,
+    /// Generated from the spec (no overlay entry in `tools/*.json`).
+    pub generated: bool,
     validator: jsonschema::Validator,
 }
 
@@ -282,6 +289,7 @@ pub struct Catalog {
     entries: Vec<Arc<ToolEntry>>,
     by_name: HashMap<String, usize>,
     shadowed: HashMap<String, Arc<ToolEntry>>,
+    diff: spec::CatalogDiff,
 }
 
 impl Catalog {
@@ -323,6 +331,7 @@ impl Catalog {
             multipart: None,
             empty_body: false,
             tool,
+            generated: false,
             validator,
         });
         match self.by_name.get(&name) {
@@ -353,21 +362,21 @@ impl Catalog {
 
     /// Loads a catalog from `(file name, JSON text)` pairs.
     pub fn from_sources(sources: &[(&str, &str)]) -> Result<Self, CatalogError> {
+        let files = parse_files(sources)?;
         let mut toolsets = Vec::new();
         let mut entries = Vec::new();
-        for (file, text) in sources {
+        for (file, parsed) in files {
             let invalid = |reason: String| CatalogError::Invalid {
-                file: (*file).to_owned(),
+                file: file.clone(),
                 reason,
             };
-            let parsed: ToolsetFile =
-                serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
             let mut names = Vec::new();
             for e in parsed.tools {
                 names.push(e.name.clone());
-                entries.push(Arc::new(build_entry(&parsed.toolset, e).map_err(&invalid)?));
+                entries.push(Arc::new(
+                    build_entry(&parsed.toolset, e, false).map_err(&invalid)?,
+                ));
             }
-            names.sort();
             toolsets.push(Toolset {
                 name: parsed.toolset,
                 title: parsed.title,
@@ -375,6 +384,105 @@ impl Catalog {
                 default: parsed.default,
                 tools: names,
             });
+        }
+        Self::assemble(toolsets, entries, spec::CatalogDiff::default())
+    }
+
+    /// The catalog for an OpenAPI spec: each of its operations curated (the overlay entry of
+    /// `tools/*.json` merged with it) or generated; overlay entries the spec lacks are left out.
+    /// Composite tools are added by the caller.
+    pub fn from_spec(doc: &spec::SpecDocument, origin: spec::SpecOrigin) -> Result<Self, CatalogError> {
+        Self::from_spec_with(TOOLSET_FILES, doc, origin)
+    }
+
+    /// [`Catalog::from_spec`] over other overlay files (an empty slice: every tool generated).
+    pub fn from_spec_with(
+        sources: &[(&str, &str)],
+        doc: &spec::SpecDocument,
+        origin: spec::SpecOrigin,
+    ) -> Result<Self, CatalogError> {
+        let files = parse_files(sources)?;
+        let mut diff = spec::CatalogDiff {
+            source: Some(origin),
+            ..spec::CatalogDiff::default()
+        };
+        let mut toolsets = Vec::new();
+        let mut entries = Vec::new();
+        let mut curated = std::collections::HashSet::new();
+        for (file, parsed) in files {
+            let invalid = |reason: String| CatalogError::Invalid {
+                file: file.clone(),
+                reason,
+            };
+            let mut names = Vec::new();
+            for e in parsed.tools {
+                curated.insert(e.name.clone());
+                let Some(op) = doc.get(&e.name) else {
+                    diff.removed_operations.push(e.name.clone());
+                    continue;
+                };
+                let (merged, change) = spec::merge(e, op);
+                if change != (spec::OperationChange {
+                    name: change.name.clone(),
+                    ..Default::default()
+                }) {
+                    diff.changed_operations.push(change);
+                }
+                names.push(merged.name.clone());
+                entries.push(Arc::new(
+                    build_entry(&parsed.toolset, merged, false).map_err(&invalid)?,
+                ));
+            }
+            toolsets.push(Toolset {
+                name: parsed.toolset,
+                title: parsed.title,
+                description: parsed.description,
+                default: parsed.default,
+                tools: names,
+            });
+        }
+        for op in &doc.operations {
+            if curated.contains(&op.id) {
+                continue;
+            }
+            let toolset = op
+                .tag
+                .as_deref()
+                .map(spec::kebab)
+                .unwrap_or_else(|| "other".to_owned());
+            let entry = build_entry(&toolset, spec::generate(op), true).map_err(|reason| {
+                CatalogError::Invalid {
+                    file: format!("spec operation {}", op.id),
+                    reason,
+                }
+            })?;
+            diff.added_operations.push((op.id.clone(), toolset.clone()));
+            match toolsets.iter_mut().find(|t| t.name == toolset) {
+                Some(t) => t.tools.push(op.id.clone()),
+                None => toolsets.push(Toolset {
+                    title: op.tag.clone().unwrap_or_else(|| "Other".to_owned()),
+                    description: format!(
+                        "Operations tagged {:?} in Duvo's OpenAPI spec (generated tools).",
+                        op.tag.as_deref().unwrap_or("none")
+                    ),
+                    name: toolset,
+                    default: false,
+                    tools: vec![op.id.clone()],
+                }),
+            }
+            entries.push(Arc::new(entry));
+        }
+        diff.removed_operations.sort();
+        Self::assemble(toolsets, entries, diff)
+    }
+
+    fn assemble(
+        mut toolsets: Vec<Toolset>,
+        mut entries: Vec<Arc<ToolEntry>>,
+        diff: spec::CatalogDiff,
+    ) -> Result<Self, CatalogError> {
+        for t in &mut toolsets {
+            t.tools.sort();
         }
         toolsets.sort_by(|a, b| a.name.cmp(&b.name));
         entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
@@ -392,7 +500,19 @@ impl Catalog {
             entries,
             by_name,
             shadowed: HashMap::new(),
+            diff,
         })
+    }
+
+    /// The difference between the spec this catalog was built from and the overlay (empty for
+    /// the embedded catalog); its `source` says where the spec came from (`None`: bundled).
+    pub fn diff(&self) -> &spec::CatalogDiff {
+        &self.diff
+    }
+
+    /// Where the catalog's spec came from.
+    pub fn origin(&self) -> spec::SpecOrigin {
+        self.diff.source.clone().unwrap_or(spec::SpecOrigin::Bundled)
     }
 
     /// Every toolset, sorted by name.
@@ -411,7 +531,21 @@ impl Catalog {
     }
 }
 
-fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
+fn parse_files(sources: &[(&str, &str)]) -> Result<Vec<(String, ToolsetFile)>, CatalogError> {
+    sources
+        .iter()
+        .map(|(file, text)| {
+            serde_json::from_str::<ToolsetFile>(text)
+                .map(|p| ((*file).to_owned(), p))
+                .map_err(|e| CatalogError::Invalid {
+                    file: (*file).to_owned(),
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
+}
+
+fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry, String> {
     let at = |msg: String| format!("tool {}: {msg}", e.name);
     let segments = parse_path(&e.path).map_err(at)?;
     let schema_value = serde_json::Value::Object(e.input_schema.clone());
@@ -438,6 +572,7 @@ fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
         multipart: e.multipart,
         empty_body: e.empty_body,
         tool,
+        generated,
         validator,
     })
 }

@@ -20,7 +20,7 @@ use team::TeamResolver;
 /// Resolves teams and performs catalog entries through the shared client.
 #[derive(Debug)]
 pub struct Gateway {
-    catalog: Arc<Catalog>,
+    catalog: arc_swap::ArcSwap<Catalog>,
     client: DuvoClient,
     teams: TeamResolver,
     passthrough_auth: bool,
@@ -138,16 +138,22 @@ impl Gateway {
         shared: crate::shared_state::SharedState,
     ) -> Self {
         Self {
-            catalog,
+            catalog: arc_swap::ArcSwap::new(catalog),
             client,
             teams: TeamResolver::new(team_id).with_shared(shared),
             passthrough_auth,
         }
     }
 
-    /// The catalog it performs entries of.
-    pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
+    /// The catalog it performs entries of (the one in use now: it is swapped when the live
+    /// spec loads).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    /// Uses `catalog` from now on (calls in flight finish with the entry they hold).
+    pub fn swap_catalog(&self, catalog: Arc<Catalog>) {
+        self.catalog.store(catalog);
     }
 
     /// The shared client (for callers that need its identity, e.g. `caller_digest`).
@@ -162,7 +168,7 @@ impl Gateway {
             Value::Object(map) => map,
             _ => JsonObject::new(),
         };
-        let Some(entry) = self.catalog.rest(name).cloned() else {
+        let Some(entry) = self.catalog.load().rest(name).cloned() else {
             return Err(Box::new(RestFailure {
                 entry: None,
                 args,
@@ -288,9 +294,11 @@ impl Gateway {
                 || async {
                     let entry = self
                         .catalog
+                        .load()
                         .rest(LIST_MY_TEAMS)
+                        .cloned()
                         .ok_or_else(|| format!("the catalog has no {LIST_MY_TEAMS} operation"))?;
-                    let req = mapping::map_validated(entry, &JsonObject::new(), None)
+                    let req = mapping::map_validated(&entry, &JsonObject::new(), None)
                         .map_err(|e| e.to_string())?;
                     self.send(&req, key)
                         .await

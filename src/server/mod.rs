@@ -47,19 +47,59 @@ pub struct ServerOptions {
     pub shared: crate::shared_state::SharedState,
 }
 
-/// Everything the handler needs; shared by every session of the process.
+/// What the server derives from one catalog; swapped as a whole when the catalog changes.
 #[derive(Debug)]
-pub struct ServerState {
-    catalog: Arc<Catalog>,
+pub struct CatalogView {
+    /// The catalog.
+    pub catalog: Arc<Catalog>,
     /// Tools listed in `tools/list` (the selected toolsets and tools).
     pub listed: Enabled,
     /// Tools `callTool`/`searchTools` and direct calls may reach.
     pub allowed: Enabled,
-    selection: Selection,
     search: SearchIndex,
+}
+
+impl CatalogView {
+    fn new(catalog: Arc<Catalog>, selection: &Selection) -> Result<Self, SelectionError> {
+        let listed = catalog.select(selection)?;
+        let allowed = catalog.allowed(selection)?;
+        let search = SearchIndex::new(allowed.entries());
+        Ok(Self {
+            catalog,
+            listed,
+            allowed,
+            search,
+        })
+    }
+
+    /// What a client can see and call: listed tools (with toolsets) and the allowed ones.
+    fn fingerprint(&self) -> String {
+        let listed: Vec<(&str, &Tool)> = self
+            .listed
+            .entries()
+            .iter()
+            .map(|e| (e.toolset.as_str(), &e.tool))
+            .collect();
+        let allowed: Vec<(&str, &Tool)> = self
+            .allowed
+            .entries()
+            .iter()
+            .map(|e| (e.toolset.as_str(), &e.tool))
+            .collect();
+        serde_json::to_string(&(listed, allowed)).unwrap_or_default()
+    }
+}
+
+/// Everything the handler needs; shared by every session of the process.
+#[derive(Debug)]
+pub struct ServerState {
+    view: arc_swap::ArcSwap<CatalogView>,
+    selection: Selection,
     options: ServerOptions,
     /// Gateway, local files and started Jobs, for REST and composite tools alike.
     services: Services,
+    /// Connected sessions, told `notifications/tools/list_changed` when the catalog changes.
+    peers: std::sync::Mutex<Vec<rmcp::service::Peer<RoleServer>>>,
 }
 
 impl ServerState {
@@ -71,9 +111,7 @@ impl ServerState {
         client: DuvoClient,
         options: ServerOptions,
     ) -> Result<Self, SelectionError> {
-        let listed = catalog.select(&selection)?;
-        let allowed = catalog.allowed(&selection)?;
-        let search = SearchIndex::new(allowed.entries());
+        let view = CatalogView::new(catalog.clone(), &selection)?;
         let gateway = Arc::new(Gateway::new(
             catalog.clone(),
             client,
@@ -86,14 +124,65 @@ impl ServerState {
             crate::workflows::started::StartedJobs::default().with_shared(options.shared.clone()),
         );
         Ok(Self {
-            catalog,
-            listed,
-            allowed,
+            view: arc_swap::ArcSwap::from_pointee(view),
             selection,
-            search,
             options,
             services,
+            peers: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The catalog view in use now.
+    pub fn view(&self) -> Arc<CatalogView> {
+        self.view.load_full()
+    }
+
+    /// The catalog in use now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.view.load().catalog.clone()
+    }
+
+    /// Uses `catalog` from now on. The selection is applied leniently (names the new catalog
+    /// lacks are ignored: a vanished operation is reported, not an error). When what clients can
+    /// list or call changed, every connected session gets `notifications/tools/list_changed`;
+    /// returns whether it changed.
+    pub fn swap_catalog(&self, catalog: Arc<Catalog>) -> Result<bool, SelectionError> {
+        let selection = lenient(&catalog, &self.selection);
+        let view = CatalogView::new(catalog.clone(), &selection)?;
+        let changed = view.fingerprint() != self.view.load().fingerprint();
+        self.services.gateway.swap_catalog(catalog);
+        self.view.store(Arc::new(view));
+        if changed {
+            self.notify_tools_changed();
+        }
+        Ok(changed)
+    }
+
+    /// Remembers a session's peer for list-changed notifications (closed ones are dropped).
+    pub fn add_peer(&self, peer: rmcp::service::Peer<RoleServer>) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.retain(|p| !p.is_transport_closed());
+            peers.push(peer);
+        }
+    }
+
+    /// Sends `notifications/tools/list_changed` to every connected session.
+    fn notify_tools_changed(&self) {
+        let peers: Vec<_> = match self.peers.lock() {
+            Ok(mut peers) => {
+                peers.retain(|p| !p.is_transport_closed());
+                peers.clone()
+            }
+            Err(_) => return,
+        };
+        tracing::info!(sessions = peers.len(), "tool list changed: notifying sessions");
+        for peer in peers {
+            tokio::spawn(async move {
+                if let Err(e) = peer.notify_tool_list_changed().await {
+                    tracing::debug!(error = %e, "could not send tools/list_changed");
+                }
+            });
+        }
     }
 
     /// Lets workflows read and write local files below the given directories (stdio only;
@@ -118,7 +207,26 @@ impl ServerState {
 
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
     pub fn listed_tools(&self) -> Vec<Tool> {
-        tool_list(&self.listed, self.selection.read_only)
+        tool_list(&self.view.load().listed, self.selection.read_only)
+    }
+}
+
+/// `selection` without the names `catalog` lacks.
+fn lenient(catalog: &Catalog, selection: &Selection) -> Selection {
+    let has_set = |n: &String| {
+        matches!(n.as_str(), "default" | "all") || catalog.toolsets().iter().any(|t| t.name == *n)
+    };
+    let has_tool = |n: &String| catalog.get(n).is_some();
+    Selection {
+        toolsets: selection.toolsets.iter().filter(|n| has_set(n)).cloned().collect(),
+        tools: selection.tools.iter().filter(|n| has_tool(n)).cloned().collect(),
+        exclude_tools: selection
+            .exclude_tools
+            .iter()
+            .filter(|n| has_tool(n))
+            .cloned()
+            .collect(),
+        read_only: selection.read_only,
     }
 }
 
@@ -149,8 +257,12 @@ impl DuvoServer {
 
     /// The request's view: passthrough key and header narrowing (HTTP only).
     fn scope(&self, cx: &RequestContext<RoleServer>) -> Result<RequestScope, ErrorData> {
+        let view = self.state.view();
         let Some(parts) = cx.extensions.get::<http::request::Parts>() else {
-            return Ok(RequestScope::default());
+            return Ok(RequestScope {
+                view: Some(view),
+                ..RequestScope::default()
+            });
         };
         let key = if self.state.options.passthrough_auth {
             scope::bearer_key(parts)
@@ -165,9 +277,9 @@ impl DuvoServer {
             let (listed, allowed) = narrowed
                 .as_ref()
                 .map(|(l, a)| (l, a))
-                .unwrap_or((&self.state.listed, &self.state.allowed));
+                .unwrap_or((&view.listed, &view.allowed));
             narrowed = Some(
-                scope::narrow(&self.state.catalog, listed, allowed, &sel)
+                scope::narrow(&view.catalog, listed, allowed, &sel)
                     .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
             );
         }
@@ -175,23 +287,24 @@ impl DuvoServer {
             key,
             narrowed,
             read_only,
+            view: Some(view),
         })
     }
 
     fn listed<'a>(&'a self, scope: &'a RequestScope) -> &'a Enabled {
-        scope
-            .narrowed
-            .as_ref()
-            .map(|(l, _)| l)
-            .unwrap_or(&self.state.listed)
+        match (&scope.narrowed, &scope.view) {
+            (Some((l, _)), _) => l,
+            (None, Some(v)) => &v.listed,
+            (None, None) => &crate::catalog::filter::NONE,
+        }
     }
 
     fn allowed<'a>(&'a self, scope: &'a RequestScope) -> &'a Enabled {
-        scope
-            .narrowed
-            .as_ref()
-            .map(|(_, a)| a)
-            .unwrap_or(&self.state.allowed)
+        match (&scope.narrowed, &scope.view) {
+            (Some((_, a)), _) => a,
+            (None, Some(v)) => &v.allowed,
+            (None, None) => &crate::catalog::filter::NONE,
+        }
     }
 
     /// Runs any allowed entry: a composite tool's handler, or one REST operation through the
@@ -247,7 +360,10 @@ impl DuvoServer {
         let limit = usize::from(parsed.limit.unwrap_or(5).clamp(1, 20));
         let allowed = self.allowed(scope);
         let read_only = scope.read_only || self.state.selection.read_only;
-        let found = self.state.search.search(&parsed.query, limit, |name| {
+        let Some(view) = scope.view.as_ref() else {
+            return CallToolResult::error(vec![ContentBlock::text("no catalog")]);
+        };
+        let found = view.search.search(&parsed.query, limit, |name| {
             allowed
                 .get(name)
                 .is_some_and(|e| !read_only || e.read_only())
@@ -315,7 +431,8 @@ impl DuvoServer {
             }
             return Ok(e.clone());
         }
-        if let Some(e) = self.state.catalog.get(name) {
+        let view = scope.view.clone().unwrap_or_else(|| self.state.view());
+        if let Some(e) = view.catalog.get(name) {
             let why = if !e.read_only() && (scope.read_only || self.state.selection.read_only) {
                 "this server is read-only"
             } else {
@@ -323,8 +440,7 @@ impl DuvoServer {
             };
             return Err(format!("{name} cannot run: {why}; nothing was sent."));
         }
-        let similar: Vec<String> = self
-            .state
+        let similar: Vec<String> = view
             .search
             .search(name, 3, |n| self.allowed(scope).get(n).is_some())
             .iter()
@@ -346,6 +462,7 @@ impl ServerHandler for DuvoServer {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
+                .enable_tool_list_changed()
                 .enable_resources()
                 .enable_prompts()
                 .build(),
@@ -429,11 +546,22 @@ impl ServerHandler for DuvoServer {
         ))
     }
 
+    async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
+        // Told when the catalog changes (the live spec loaded in the background).
+        self.state.add_peer(context.peer);
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         match name {
             meta::SEARCH_TOOLS => Some(meta::search_tool()),
             meta::CALL_TOOL => Some(meta::call_tool(self.state.selection.read_only)),
-            _ => self.state.allowed.get(name).map(|e| e.tool.clone()),
+            _ => self
+                .state
+                .view
+                .load()
+                .allowed
+                .get(name)
+                .map(|e| e.tool.clone()),
         }
     }
 
@@ -462,7 +590,7 @@ impl ServerHandler for DuvoServer {
         // it, and each attempt is a child span. Metrics count the call by tool and outcome.
         let name = request.name.as_ref();
         let known = matches!(name, meta::SEARCH_TOOLS | meta::CALL_TOOL)
-            || self.state.catalog.get(name).is_some();
+            || self.state.view.load().catalog.get(name).is_some();
         let tool = crate::telemetry::tool_label(name, known);
         let span = crate::telemetry::tool_span(&tool, &context.id);
         let started = std::time::Instant::now();
@@ -504,7 +632,12 @@ impl DuvoServer {
                         .await
                 }
                 // A catalog tool this server refuses: a tool error the model can read.
-                Err(why) if self.state.catalog.get(name).is_some() => {
+                Err(why)
+                    if scope
+                        .view
+                        .as_ref()
+                        .is_some_and(|v| v.catalog.get(name).is_some()) =>
+                {
                     Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into())
                 }
                 Err(_) => Err(ErrorData::invalid_params(

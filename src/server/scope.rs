@@ -22,6 +22,8 @@ pub struct RequestScope {
     pub narrowed: Option<(Enabled, Enabled)>,
     /// The request asked for read-only.
     pub read_only: bool,
+    /// The catalog view the request runs against (taken once, at its start).
+    pub view: Option<std::sync::Arc<super::CatalogView>>,
 }
 
 /// Reads the caller's Bearer key from the request head.

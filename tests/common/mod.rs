@@ -70,6 +70,10 @@ pub fn spawn(
             .env_remove("DUVO_TOOLS")
             .env_remove("DUVO_EXCLUDE_TOOLS")
             .env_remove("DUVO_READ_ONLY")
+            // The bundled snapshot unless a test names another spec (no internet in tests).
+            .env("DUVO_OPENAPI_URL", "off")
+            .env_remove("DUVO_OPENAPI_CACHE_DIR")
+            .env_remove("DUVO_OPENAPI_TIMEOUT")
             .env("DUVO_API_BASE_URL", &base)
             .env("DUVO_API_KEY", &key);
         for (k, v) in &env {

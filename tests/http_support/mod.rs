@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 /// Bound on every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);
 /// Environment variables cleared before spawning, so the host's settings never leak in.
-const CLEARED: [&str; 24] = [
+const CLEARED: [&str; 26] = [
     "DUVO_API_KEY",
     "DUVO_API_BASE_URL",
     "DUVO_TEAM_ID",
@@ -43,6 +43,8 @@ const CLEARED: [&str; 24] = [
     "DUVO_MCP_STATELESS",
     "DUVO_MCP_LOG_FORMAT",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "DUVO_OPENAPI_CACHE_DIR",
+    "DUVO_OPENAPI_TIMEOUT",
 ];
 
 /// A running `duvo-mcp http` child.
@@ -111,6 +113,8 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         cmd.env_remove(k);
     }
     cmd.env("DUVO_MCP_LOG", "debug");
+    // The bundled snapshot unless a test names another spec (no internet in tests).
+    cmd.env("DUVO_OPENAPI_URL", "off");
     for (k, v) in env {
         cmd.env(k, v);
     }

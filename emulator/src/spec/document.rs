@@ -1,6 +1,7 @@
 //! The embedded OpenAPI document, parsed once and indexed by method and path template.
 
-use std::sync::LazyLock;
+use std::collections::HashSet;
+use std::sync::{LazyLock, OnceLock};
 
 use axum::http::Method;
 use serde_json::{Map, Value, json};
@@ -14,6 +15,39 @@ const SPEC_JSON: &str = include_str!("../../../spec/openapi.json");
 
 /// The parsed and indexed spec (built on first use).
 pub static SPEC: LazyLock<Spec> = LazyLock::new(Spec::load);
+
+/// Another spec to emulate instead of the embedded one (`duvo-mcp emulator --spec FILE`).
+static OVERRIDE: OnceLock<String> = OnceLock::new();
+
+/// The operationIds of the embedded spec (what the stateful routes model).
+pub static BUNDLED_IDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    serde_json::from_str::<Value>(SPEC_JSON)
+        .map(|doc| Spec::from_document(&doc).ops.into_iter().map(|o| o.id).collect())
+        .unwrap_or_default()
+});
+
+/// Emulates the OpenAPI document `text` instead of the embedded one. Call once, before the
+/// first request (the spec is indexed on first use).
+pub fn use_spec(text: String) -> Result<(), String> {
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("the spec is not JSON: {e}"))?;
+    if doc.get("paths").and_then(Value::as_object).is_none() {
+        return Err("not an OpenAPI document: no `paths` object".into());
+    }
+    OVERRIDE
+        .set(text)
+        .map_err(|_| "a spec was already chosen for this process".to_owned())
+}
+
+/// True when another spec than the embedded one is emulated.
+pub fn overridden() -> bool {
+    OVERRIDE.get().is_some()
+}
+
+/// The spec document's text, as served at `GET /openapi.json`.
+pub fn spec_text() -> &'static str {
+    OVERRIDE.get().map(String::as_str).unwrap_or(SPEC_JSON)
+}
 
 /// The indexed spec.
 #[derive(Debug, Default)]
@@ -129,7 +163,7 @@ pub enum Lookup<'a> {
 
 impl Spec {
     fn load() -> Self {
-        match serde_json::from_str::<Value>(SPEC_JSON) {
+        match serde_json::from_str::<Value>(spec_text()) {
             Ok(doc) => Self::from_document(&doc),
             Err(e) => {
                 tracing::error!(error = %e, "emulator: the embedded OpenAPI spec does not parse");

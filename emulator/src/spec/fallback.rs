@@ -57,6 +57,31 @@ pub async fn fallback(req: Request) -> Response {
     resp
 }
 
+/// With another spec than the embedded one (`use_spec`): a `/v2/…` request whose operation the
+/// spec lacks gets 404 (405 on a known path), also where a stateful route would serve it; an
+/// operation the embedded spec does not have is answered by the spec-driven handler, whatever
+/// stateful route its path would match. Without an override it does nothing.
+pub async fn spec_gate(req: Request, next: axum::middleware::Next) -> Response {
+    if !super::document::overridden() || !req.uri().path().starts_with("/v2/") {
+        return next.run(req).await;
+    }
+    match SPEC.lookup(req.method(), req.uri().path()) {
+        Lookup::Found(op, _) if super::document::BUNDLED_IDS.contains(&op.id) => {
+            next.run(req).await
+        }
+        _ => fallback(req).await,
+    }
+}
+
+/// `GET /openapi.json`: the emulated spec (public, like Duvo's).
+pub async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::document::spec_text(),
+    )
+        .into_response()
+}
+
 /// Whether an error schema has room for a `message` next to `error`.
 fn allows_message(schema: &Value) -> bool {
     let Value::Object(m) = schema else {

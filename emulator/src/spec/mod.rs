@@ -24,10 +24,11 @@ mod quirks;
 mod validators;
 
 pub use contract::ContractLog;
+pub use document::{overridden, spec_text, use_spec};
 pub(crate) use contract::{contract_middleware, contract_routes};
 pub use examples::{ExampleRequest, OperationInfo, example_request, operations};
 pub use fallback::GENERIC_HEADER;
-pub(crate) use fallback::fallback;
+pub(crate) use fallback::{fallback, openapi_json, spec_gate};
 
 /// Schema errors of a response body for `method path` with `status` against the spec (empty when
 /// it conforms): the declared schema for that status, or the standard `{error, message?}` envelope
