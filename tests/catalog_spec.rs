@@ -64,6 +64,11 @@ const ANNOTATION_EXCEPTIONS: &[(&str, &str)] = &[
         "a POST only because the filters travel in the body; it only reads",
     ),
     (
+        "updateEvalRubric",
+        "a PATCH that retires the rubric and makes a new one (new id; Duvo's hosted server marks \
+         it destructive): destructive",
+    ),
+    (
         "updateSkillFile",
         "a PUT that overwrites a Skill file in place with no way back: destructive",
     ),

@@ -131,6 +131,10 @@ struct EntryFile {
     /// Tool argument name → the API's name, where they differ (the mapping sends the API name).
     #[serde(default)]
     api_names: BTreeMap<String, String>,
+    /// Set (to where Duvo documents it) for an operation Duvo documents but its OpenAPI spec
+    /// lacks: kept when the spec in use has no operation of that name.
+    #[serde(default)]
+    not_in_spec: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -418,7 +422,14 @@ impl Catalog {
             for e in parsed.tools {
                 curated.insert(e.name.clone());
                 let Some(op) = doc.get(&e.name) else {
-                    diff.removed_operations.push(e.name.clone());
+                    if e.not_in_spec.is_some() {
+                        names.push(e.name.clone());
+                        entries.push(Arc::new(
+                            build_entry(&parsed.toolset, e, false).map_err(&invalid)?,
+                        ));
+                    } else {
+                        diff.removed_operations.push(e.name.clone());
+                    }
                     continue;
                 };
                 let (merged, change) = spec::merge(e, op);

@@ -831,6 +831,7 @@ pub(super) fn generate(op: &SpecOperation) -> EntryFile {
         },
         input_schema: schema,
         api_names: BTreeMap::new(),
+        not_in_spec: None,
     }
 }
 

@@ -92,7 +92,8 @@ pub fn download_skill_tool() -> Tool {
         "Downloads a team Skill. Without destination: its file list with the text of each text \
          file (binary files with size only; 48 KB of text at most, the rest listed). With \
          destination (stdio with --allow-dir only): writes the files below that local directory, \
-         never overwriting, and returns the paths written.",
+         never overwriting, and returns the paths written. Not marked read-only (Duvo's hosted \
+         server marks it read-only) because with destination it writes local files.",
         inline_schema::<DownloadSkillArgs>(),
         Hints {
             read_only: false,
