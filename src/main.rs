@@ -109,6 +109,10 @@ enum Command {
         filter: FilterArgs,
         #[command(flatten)]
         spec: SpecArgs,
+        /// Every operation of the spec generated, the overlay (tools/*.json) ignored: for the
+        /// generator's tests.
+        #[arg(long, hide = true)]
+        generate_all: bool,
     },
     /// The catalog against Duvo's OpenAPI spec.
     #[command(subcommand)]
@@ -193,13 +197,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             markdown,
             filter,
             spec,
+            generate_all,
         } => {
             let source = spec
                 .choice()
                 .unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
-            let catalog = match source::load(&source, source::timeout_from_env()).await {
-                Some(loaded) => duvo_mcp::app::spec_catalog(loaded)?,
-                None => duvo_mcp::workflows::full_catalog()?,
+            let catalog = if generate_all {
+                let loaded = source::load_strict(&source, source::timeout_from_env())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("loading the OpenAPI spec: {e}"))?;
+                duvo_mcp::catalog::Catalog::from_spec_with(&[], &loaded.doc, loaded.origin)?
+            } else {
+                match source::load(&source, source::timeout_from_env()).await {
+                    Some(loaded) => duvo_mcp::app::spec_catalog(loaded)?,
+                    None => duvo_mcp::workflows::full_catalog()?,
+                }
             };
             let selection = filter.selection()?;
             let enabled = catalog.select(&selection)?;
