@@ -184,10 +184,11 @@ const ENTRY_KEYS: &[&str] = &[
     "query",
     "multipart",
     "empty_body",
+    "not_in_spec",
     "annotations",
     "inputSchema",
 ];
-const OPTIONAL_ENTRY_KEYS: &[&str] = &["query", "multipart", "empty_body"];
+const OPTIONAL_ENTRY_KEYS: &[&str] = &["query", "multipart", "empty_body", "not_in_spec"];
 /// The arguments of a multipart upload that carry the file, and their schemas.
 const UPLOAD_ARGS: &[(&str, &str)] = &[
     ("file_name", r#"{"type": "string", "minLength": 1}"#),
