@@ -230,6 +230,60 @@ async fn short_wait_says_still_running_and_wait_for_run_picks_up() {
 }
 
 #[tokio::test]
+async fn waiting_polls_once_per_interval_within_the_key_budget() {
+    // Duvo's guidance: a key polled more often than every 5 s approaches its rate limit. A wait
+    // on a Job that does not change sends one getRun per poll, starting 1 s apart; the message
+    // count (for progress) is asked again only when the Job changed.
+    let emu = start_emulator_with(duvo_emulator::EmulatorConfig {
+        // Jobs whose next step is minutes away: nothing changes during the wait.
+        time_scale: 100.0,
+        ..Default::default()
+    })
+    .await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Crawler", "Crawl all supplier pages.").await;
+    let started = call_ok(
+        &client,
+        "startRun",
+        json!({"agent_id": agent_id, "message": "[slow] [slow] [slow]"}),
+    )
+    .await;
+    let run_id = started["run"]["id"].as_str().expect("run id").to_owned();
+    let before = request_log(&emu).await.len();
+    let waited = call_ok(
+        &client,
+        "waitForRun",
+        json!({"run_id": run_id, "wait_seconds": 3}),
+    )
+    .await;
+    assert_eq!(waited["finished"], false, "{waited}");
+    let log = request_log(&emu).await;
+    let during = &log[before..];
+    let count = |suffix: &str| {
+        during
+            .iter()
+            .filter(|e| {
+                e["method"] == "GET"
+                    && e["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(&format!("{run_id}{suffix}")))
+            })
+            .count()
+    };
+    // Polls at 0, 1 and 2.5 s, then the answer at the deadline: one count on the first poll
+    // and two for the answer (total and last page). Polls 0.5 s apart with two requests each
+    // sent five getRun and seven listRunMessages.
+    assert!(count("") <= 4, "getRun sent {} times in 3 s", count(""));
+    assert!(
+        count("/messages") <= 3,
+        "listRunMessages sent {} times in 3 s",
+        count("/messages")
+    );
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn cancelling_the_wait_returns_promptly_and_stops_only_on_request() {
     // Lifelike-ish Jobs, so a [slow] one is still running when the wait is cancelled.
     let emu = start_emulator_with(duvo_emulator::EmulatorConfig {

@@ -357,6 +357,15 @@ impl DuvoClient {
         url
     }
 
+    /// The share of `key`'s (else the server key's) rate budget left in the current window,
+    /// 0.0–1.0; 1.0 when there is no key. Pollers slow down as it shrinks.
+    pub fn budget_left(&self, key: Option<&ApiKey>) -> f64 {
+        match key.or(self.inner.config.api_key.as_ref()) {
+            Some(k) => self.limiter(k).share_left(std::time::Instant::now()),
+            None => 1.0,
+        }
+    }
+
     fn limiter(&self, key: &ApiKey) -> Arc<RateLimiter> {
         let mut map = self
             .inner

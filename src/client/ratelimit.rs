@@ -106,6 +106,15 @@ impl RateLimiter {
         w.reset_at = now + retry_after;
     }
 
+    /// The share of the current window's budget left, 0.0–1.0 (1.0 once the window is over).
+    pub fn share_left(&self, now: Instant) -> f64 {
+        let w = self.lock();
+        if now >= w.reset_at || w.limit == 0 {
+            return 1.0;
+        }
+        f64::from(w.remaining) / f64::from(w.limit)
+    }
+
     /// Requests left in the current window (for tests and diagnostics).
     pub fn remaining(&self) -> u32 {
         self.lock().remaining

@@ -24,9 +24,29 @@ const DEFAULT_WAIT: u32 = 20;
 const MAX_WAIT: u32 = 240;
 const LAST_MESSAGES: u64 = 5;
 const MESSAGE_CHARS: usize = 800;
-/// First poll interval; grows ×1.5 up to [`MAX_POLL`] (Duvo asks for ≥ 5 s between polls).
-const FIRST_POLL: Duration = Duration::from_millis(500);
+/// First poll interval; grows ×1.5 up to [`MAX_POLL`]: Duvo's monitoring guide says polling a
+/// key more often than every 5 s approaches its rate limit (300 requests a minute per key,
+/// shared with every other call). Each poll is one `getRun`, plus one `listRunMessages` only
+/// when the client asked for progress (the new-message count it reports).
+const FIRST_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(5);
+/// With less than half of the key's budget left in the window, polls slow down to this …
+const SLOW_POLL: Duration = Duration::from_secs(10);
+/// … and with less than a quarter left, to this.
+const SLOWEST_POLL: Duration = Duration::from_secs(20);
+
+/// The pause after `current`: ×1.5 up to [`MAX_POLL`], longer when the key's budget runs low
+/// (`budget_left`, 0.0–1.0, from the client's rate limiter).
+fn next_interval(current: Duration, budget_left: f64) -> Duration {
+    let grown = current.mul_f32(1.5).min(MAX_POLL);
+    if budget_left < 0.25 {
+        grown.max(SLOWEST_POLL)
+    } else if budget_left < 0.5 {
+        grown.max(SLOW_POLL)
+    } else {
+        grown
+    }
+}
 
 /// Arguments of `runAssignment`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -355,6 +375,7 @@ pub async fn wait_for(call: &Call<'_>, wait: Wait) -> Result<CallToolResponse, E
     let mut interval = FIRST_POLL;
     let mut polls: u32 = 0;
     let mut seen_messages: Option<u64> = None;
+    let mut counted_at: Option<String> = None;
     loop {
         let got = match call.op("getRun", json!({ "run_id": wait.run_id })).await {
             Ok(v) => v,
@@ -364,7 +385,17 @@ pub async fn wait_for(call: &Call<'_>, wait: Wait) -> Result<CallToolResponse, E
             .as_str()
             .unwrap_or("unknown")
             .to_owned();
-        let total = message_total(call, &wait.run_id).await;
+        // One request per poll: the message count (for progress) is asked again only when
+        // the Job changed since it was last counted (`updated_at`).
+        let updated = got["run"]["updated_at"].as_str().map(str::to_owned);
+        let recount = call.cx.meta.get_progress_token().is_some()
+            && (seen_messages.is_none() || updated.is_none() || updated != counted_at);
+        let total = if recount {
+            counted_at = updated;
+            message_total(call, &wait.run_id).await
+        } else {
+            None
+        };
         polls += 1;
         let new = match (seen_messages, total) {
             (Some(before), Some(now)) => now.saturating_sub(before),
@@ -412,7 +443,10 @@ pub async fn wait_for(call: &Call<'_>, wait: Wait) -> Result<CallToolResponse, E
             }
             () = tokio::time::sleep(nap) => {}
         }
-        interval = (interval.mul_f32(1.5)).min(MAX_POLL);
+        interval = next_interval(
+            interval,
+            call.services.gateway.client().budget_left(call.key),
+        );
     }
 }
 
