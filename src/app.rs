@@ -204,8 +204,8 @@ impl App {
             ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
         let tools = state.listed_tools().len();
         let state = Arc::new(state);
-        let spec_source = spec_source
-            .unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
+        let spec_source =
+            spec_source.unwrap_or_else(|| SpecSource::Url(source::DEFAULT_OPENAPI_URL.to_owned()));
         let spec_task = load_in_background(state.clone(), spec_source);
         Ok(Self {
             server: DuvoServer::new(state),
@@ -273,7 +273,10 @@ fn load_in_background(
     source: SpecSource,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if source == SpecSource::Bundled {
-        tracing::info!(source = "bundled", "OpenAPI spec: the bundled snapshot (pinned)");
+        tracing::info!(
+            source = "bundled",
+            "OpenAPI spec: the bundled snapshot (pinned)"
+        );
         return None;
     }
     Some(tokio::spawn(async move {

@@ -4,8 +4,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use duvo_mcp::app::{App, AppSettings, Upstream};
-use duvo_mcp::cli::HttpArgs;
 use duvo_mcp::catalog::source::{self, SpecArgs, SpecSource};
+use duvo_mcp::cli::HttpArgs;
 use duvo_mcp::config::{ConnectionArgs, FilterArgs, LocalArgs};
 use duvo_mcp::tools_command;
 use duvo_mcp::transport::http::{Banner, HttpServer};

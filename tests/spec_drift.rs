@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/openapi-newer.json");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/openapi-newer.json"
+);
 
 /// A client that records `notifications/tools/list_changed`.
 #[derive(Clone, Default)]
@@ -69,7 +72,10 @@ async fn newer_spec_becomes_the_catalog_after_list_changed() {
             &["--toolsets", "all"],
             &[
                 ("DUVO_OPENAPI_URL", url.as_str()),
-                ("DUVO_OPENAPI_CACHE_DIR", cache.path().to_str().expect("utf-8")),
+                (
+                    "DUVO_OPENAPI_CACHE_DIR",
+                    cache.path().to_str().expect("utf-8"),
+                ),
             ],
         ))
         .await
@@ -107,14 +113,22 @@ async fn newer_spec_becomes_the_catalog_after_list_changed() {
     // oneOf of constants → enum; nullable → a null type.
     assert_eq!(props["mode"]["enum"], json!(["manual", "scheduled"]));
     assert_eq!(props["description"]["type"], json!(["string", "null"]));
-    let list_runs = tools.iter().find(|t| t.name == "listRuns").expect("listRuns");
+    let list_runs = tools
+        .iter()
+        .find(|t| t.name == "listRuns")
+        .expect("listRuns");
     let status_enum = list_runs.input_schema["properties"]["status"]["enum"]
         .as_array()
         .expect("status enum");
     assert!(status_enum.contains(&json!("archived")), "enum not widened");
 
     // Searchable and callable through the meta tools.
-    let found = call_ok(&client, "searchTools", json!({"query": "automation", "limit": 10})).await;
+    let found = call_ok(
+        &client,
+        "searchTools",
+        json!({"query": "automation", "limit": 10}),
+    )
+    .await;
     let found: Vec<&str> = found["tools"]
         .as_array()
         .expect("tools")
@@ -163,15 +177,21 @@ async fn newer_spec_becomes_the_catalog_after_list_changed() {
             && q.contains("count_only=true")
             && q.contains("status=archived")
     });
-    assert!(sent, "listRuns' new arguments not in the request log: {log:?}");
     assert!(
-        log.iter().any(|e| e["method"] == "POST"
-            && e["path"].as_str().is_some_and(|p| p.ends_with("/agents"))),
+        sent,
+        "listRuns' new arguments not in the request log: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e["method"] == "POST"
+                && e["path"].as_str().is_some_and(|p| p.ends_with("/agents"))),
         "createAgent with the new argument was not sent"
     );
     assert!(
         log.iter().any(|e| e["method"] == "POST"
-            && e["path"].as_str().is_some_and(|p| p.ends_with("/automations"))),
+            && e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/automations"))),
         "createAutomation was not sent"
     );
 

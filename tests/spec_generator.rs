@@ -46,7 +46,15 @@ const KEYWORDS: &[&str] = &[
     "format",
 ];
 const FORMATS: &[&str] = &[
-    "date-time", "date", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname",
+    "date-time",
+    "date",
+    "time",
+    "email",
+    "uri",
+    "uuid",
+    "ipv4",
+    "ipv6",
+    "hostname",
 ];
 
 fn generated() -> (PathBuf, Vec<Value>) {
@@ -105,7 +113,13 @@ fn strict_problems(schema: &Value, at: &str, out: &mut Vec<String>) {
                     t.as_str().is_some_and(|t| {
                         matches!(
                             t,
-                            "string" | "number" | "integer" | "boolean" | "object" | "array" | "null"
+                            "string"
+                                | "number"
+                                | "integer"
+                                | "boolean"
+                                | "object"
+                                | "array"
+                                | "null"
                         )
                     })
                 };
@@ -157,14 +171,20 @@ fn every_bundled_operation_generates_a_tool_every_validator_accepts() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // A spot check of the rules on a known operation.
-    let list_runs = tools.iter().find(|t| t["name"] == "listRuns").expect("listRuns");
+    let list_runs = tools
+        .iter()
+        .find(|t| t["name"] == "listRuns")
+        .expect("listRuns");
     assert_eq!(list_runs["annotations"]["readOnlyHint"], true);
     assert_eq!(list_runs["toolset"], "runs");
     let upload = tools
         .iter()
         .find(|t| t["name"] == "updateSkillFile")
         .expect("updateSkillFile");
-    assert!(upload["inputSchema"]["properties"].get("path").is_some(), "{{*}} → path");
+    assert!(
+        upload["inputSchema"]["properties"].get("path").is_some(),
+        "{{*}} → path"
+    );
 
     external(
         "python",
@@ -173,8 +193,7 @@ fn every_bundled_operation_generates_a_tool_every_validator_accepts() {
         &file,
     );
     let node_modules = Path::new(ROOT).join("tests/external/node_modules");
-    if node_modules.join("@modelcontextprotocol/sdk").is_dir() || std::env::var_os("CI").is_some()
-    {
+    if node_modules.join("@modelcontextprotocol/sdk").is_dir() || std::env::var_os("CI").is_some() {
         external(
             "node",
             &[

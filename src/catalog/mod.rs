@@ -395,7 +395,10 @@ impl Catalog {
     /// The catalog for an OpenAPI spec: each of its operations curated (the overlay entry of
     /// `tools/*.json` merged with it) or generated; overlay entries the spec lacks are left out.
     /// Composite tools are added by the caller.
-    pub fn from_spec(doc: &spec::SpecDocument, origin: spec::SpecOrigin) -> Result<Self, CatalogError> {
+    pub fn from_spec(
+        doc: &spec::SpecDocument,
+        origin: spec::SpecOrigin,
+    ) -> Result<Self, CatalogError> {
         Self::from_spec_with(TOOLSET_FILES, doc, origin)
     }
 
@@ -433,10 +436,12 @@ impl Catalog {
                     continue;
                 };
                 let (merged, change) = spec::merge(e, op);
-                if change != (spec::OperationChange {
-                    name: change.name.clone(),
-                    ..Default::default()
-                }) {
+                if change
+                    != (spec::OperationChange {
+                        name: change.name.clone(),
+                        ..Default::default()
+                    })
+                {
                     diff.changed_operations.push(change);
                 }
                 names.push(merged.name.clone());
@@ -523,7 +528,10 @@ impl Catalog {
 
     /// Where the catalog's spec came from.
     pub fn origin(&self) -> spec::SpecOrigin {
-        self.diff.source.clone().unwrap_or(spec::SpecOrigin::Bundled)
+        self.diff
+            .source
+            .clone()
+            .unwrap_or(spec::SpecOrigin::Bundled)
     }
 
     /// Every toolset, sorted by name.

@@ -132,7 +132,10 @@ fn parse_text(text: &[u8]) -> Result<SpecDocument, String> {
 pub async fn load(source: &SpecSource, timeout: Duration) -> Option<LoadedSpec> {
     let loaded = match source {
         SpecSource::Bundled => {
-            tracing::info!(source = "bundled", "OpenAPI spec: the bundled snapshot (pinned)");
+            tracing::info!(
+                source = "bundled",
+                "OpenAPI spec: the bundled snapshot (pinned)"
+            );
             return None;
         }
         SpecSource::File(path) => load_file(path).await,
@@ -197,7 +200,10 @@ pub async fn load_strict(source: &SpecSource, timeout: Duration) -> Result<Loade
         SpecSource::File(path) => load_file(path).await,
         SpecSource::Url(url) => match tokio::time::timeout(timeout, fetch(url)).await {
             Ok(result) => result,
-            Err(_) => Err(format!("GET {url}: no answer within {} s", timeout.as_secs())),
+            Err(_) => Err(format!(
+                "GET {url}: no answer within {} s",
+                timeout.as_secs()
+            )),
         },
     }
 }
@@ -280,10 +286,7 @@ async fn fetch(url: &str) -> Result<LoadedSpec, String> {
     };
     let etag = header("etag");
     let last_modified = header("last-modified");
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_BYTES as u64)
-    {
+    if resp.content_length().is_some_and(|n| n > MAX_BYTES as u64) {
         return Err(format!("GET {url}: larger than {MAX_BYTES} bytes"));
     }
     let bytes = resp

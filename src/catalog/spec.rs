@@ -162,14 +162,7 @@ impl SpecDocument {
                 if super::parse_path(path).is_err() {
                     continue;
                 }
-                operations.push(parse_operation(
-                    id,
-                    method,
-                    path,
-                    op,
-                    &shared,
-                    &components,
-                ));
+                operations.push(parse_operation(id, method, path, op, &shared, &components));
             }
         }
         operations.sort_by(|a, b| a.id.cmp(&b.id));
@@ -442,7 +435,15 @@ fn set_description(schema: &mut Value, d: String) {
 
 /// Formats every client accepts (ajv-formats, the Python SDK, the `jsonschema` crate).
 const FORMATS: &[&str] = &[
-    "date-time", "date", "time", "email", "uri", "uuid", "ipv4", "ipv6", "hostname",
+    "date-time",
+    "date",
+    "time",
+    "email",
+    "uri",
+    "uuid",
+    "ipv4",
+    "ipv6",
+    "hostname",
 ];
 
 /// Keywords kept as they are (after their subschemas are sanitised).
@@ -589,10 +590,7 @@ fn clean(schema: &Value, components: &Map<String, Value>, stack: &mut Vec<String
             out.insert("additionalProperties".into(), json!(b));
         }
         Some(s @ Value::Object(_)) => {
-            out.insert(
-                "additionalProperties".into(),
-                clean(s, components, stack),
-            );
+            out.insert("additionalProperties".into(), clean(s, components, stack));
         }
         _ => {}
     }
@@ -712,10 +710,7 @@ fn add_null(schema: Value) -> Value {
             } else if !m.contains_key("enum") {
                 let description = m.remove("description");
                 let mut wrapped = Map::new();
-                wrapped.insert(
-                    "anyOf".into(),
-                    json!([Value::Object(m), {"type": "null"}]),
-                );
+                wrapped.insert("anyOf".into(), json!([Value::Object(m), {"type": "null"}]));
                 if let Some(d) = description {
                     wrapped.insert("description".into(), d);
                 }
@@ -882,7 +877,10 @@ impl CatalogDiff {
             out.push_str("no difference between the spec and the overlay (tools/*.json)\n");
             return out;
         }
-        out.push_str(&format!("{:<10} {:<40} {}\n", "CHANGE", "OPERATION", "DETAIL"));
+        out.push_str(&format!(
+            "{:<10} {:<40} {}\n",
+            "CHANGE", "OPERATION", "DETAIL"
+        ));
         for (name, toolset) in &self.added_operations {
             out.push_str(&format!(
                 "{:<10} {:<40} generated, toolset {toolset}\n",
@@ -954,10 +952,7 @@ pub(super) fn merge(mut e: EntryFile, op: &SpecOperation) -> (EntryFile, Operati
             if a.required && !required.contains(&json!(a.name)) {
                 required.push(json!(a.name));
             }
-            if a.location == Location::Query
-                && op.method.has_body()
-                && !e.query.contains(&a.name)
-            {
+            if a.location == Location::Query && op.method.has_body() && !e.query.contains(&a.name) {
                 e.query.push(a.name.clone());
             }
             change.added_arguments.push(a.name.clone());
@@ -1027,13 +1022,13 @@ mod tests {
             &components,
         );
         assert_eq!(s, json!({"type": ["string", "null"]}));
-        let s = sanitize(&json!({"oneOf": [{"const": "a"}, {"const": "b"}]}), &components);
+        let s = sanitize(
+            &json!({"oneOf": [{"const": "a"}, {"const": "b"}]}),
+            &components,
+        );
         assert_eq!(s, json!({"enum": ["a", "b"]}));
         let s = sanitize(&json!({"$ref": "#/components/schemas/Node"}), &components);
-        assert_eq!(
-            s,
-            json!({"type": "object", "properties": {"child": {}}})
-        );
+        assert_eq!(s, json!({"type": "object", "properties": {"child": {}}}));
         let s = sanitize(
             &json!({"type": "number", "minimum": 0, "exclusiveMinimum": true}),
             &components,

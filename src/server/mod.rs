@@ -175,7 +175,10 @@ impl ServerState {
             }
             Err(_) => return,
         };
-        tracing::info!(sessions = peers.len(), "tool list changed: notifying sessions");
+        tracing::info!(
+            sessions = peers.len(),
+            "tool list changed: notifying sessions"
+        );
         for peer in peers {
             tokio::spawn(async move {
                 if let Err(e) = peer.notify_tool_list_changed().await {
@@ -218,8 +221,18 @@ fn lenient(catalog: &Catalog, selection: &Selection) -> Selection {
     };
     let has_tool = |n: &String| catalog.get(n).is_some();
     Selection {
-        toolsets: selection.toolsets.iter().filter(|n| has_set(n)).cloned().collect(),
-        tools: selection.tools.iter().filter(|n| has_tool(n)).cloned().collect(),
+        toolsets: selection
+            .toolsets
+            .iter()
+            .filter(|n| has_set(n))
+            .cloned()
+            .collect(),
+        tools: selection
+            .tools
+            .iter()
+            .filter(|n| has_tool(n))
+            .cloned()
+            .collect(),
         exclude_tools: selection
             .exclude_tools
             .iter()

@@ -22,7 +22,13 @@ static OVERRIDE: OnceLock<String> = OnceLock::new();
 /// The operationIds of the embedded spec (what the stateful routes model).
 pub static BUNDLED_IDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     serde_json::from_str::<Value>(SPEC_JSON)
-        .map(|doc| Spec::from_document(&doc).ops.into_iter().map(|o| o.id).collect())
+        .map(|doc| {
+            Spec::from_document(&doc)
+                .ops
+                .into_iter()
+                .map(|o| o.id)
+                .collect()
+        })
         .unwrap_or_default()
 });
 

@@ -24,8 +24,8 @@ mod quirks;
 mod validators;
 
 pub use contract::ContractLog;
-pub use document::{overridden, spec_text, use_spec};
 pub(crate) use contract::{contract_middleware, contract_routes};
+pub use document::{overridden, spec_text, use_spec};
 pub use examples::{ExampleRequest, OperationInfo, example_request, operations};
 pub use fallback::GENERIC_HEADER;
 pub(crate) use fallback::{fallback, openapi_json, spec_gate};
