@@ -9,6 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[allow(dead_code)]
+mod http_support;
 
 use common::*;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
@@ -50,7 +52,8 @@ fn names(tools: &[rmcp::model::Tool]) -> Vec<String> {
 async fn newer_spec_becomes_the_catalog_after_list_changed() {
     // This test binary emulates the fixture spec (process-wide), stateful where it has a model.
     let fixture = std::fs::read_to_string(FIXTURE).expect("fixture");
-    duvo_emulator::spec::use_spec(fixture).expect("use the fixture spec");
+    // The other test of this binary may have chosen it already (same file, same process).
+    let _ = duvo_emulator::spec::use_spec(fixture);
     let emu = start_emulator().await;
     // The emulator serves the spec it emulates.
     let served: Value = reqwest::get(format!("{}/openapi.json", emu.base_url()))
@@ -219,6 +222,44 @@ async fn newer_spec_becomes_the_catalog_after_list_changed() {
     // The live spec was cached for next time (one file pair per URL).
     let cached = std::fs::read_dir(cache.path()).expect("cache").count();
     assert_eq!(cached, 2, "spec and its metadata cached");
+    client.cancel().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_sessions_are_told_too() {
+    let fixture = std::fs::read_to_string(FIXTURE).expect("fixture");
+    // The other test of this binary may have chosen it already (same file, same process).
+    let _ = duvo_emulator::spec::use_spec(fixture);
+    let emu = start_emulator().await;
+    let url = format!("{}/openapi.json", emu.base_url());
+    let cache = tempfile::tempdir().expect("cache dir");
+    let server = http_support::spawn(
+        &["--toolsets", "all"],
+        &[
+            ("DUVO_API_BASE_URL", emu.base_url()),
+            ("DUVO_API_KEY", emu.demo_key()),
+            ("DUVO_OPENAPI_URL", url.as_str()),
+            (
+                "DUVO_OPENAPI_CACHE_DIR",
+                cache.path().to_str().expect("utf-8"),
+            ),
+        ],
+    )
+    .await;
+    let watcher = Watcher::default();
+    let changed = watcher.changed.clone();
+    let client = watcher
+        .serve(rmcp::transport::StreamableHttpClientTransport::from_uri(
+            server.url("/mcp"),
+        ))
+        .await
+        .expect("legacy HTTP session");
+    tokio::time::timeout(Duration::from_secs(90), changed.notified())
+        .await
+        .expect("notifications/tools/list_changed on the HTTP session");
+    let listed = names(&client.list_all_tools().await.expect("tools/list"));
+    assert!(listed.iter().any(|n| n == "listAutomations"));
+    assert!(!listed.iter().any(|n| n == "bulkRetryCases"));
     client.cancel().await.ok();
 }
 

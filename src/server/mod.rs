@@ -100,6 +100,9 @@ pub struct ServerState {
     services: Services,
     /// Connected sessions, told `notifications/tools/list_changed` when the catalog changes.
     peers: std::sync::Mutex<Vec<rmcp::service::Peer<RoleServer>>>,
+    /// Open 2026-07-28 `subscriptions/listen` streams, told the same.
+    listeners: std::sync::Mutex<std::collections::HashMap<u64, rmcp::service::SubscriptionSink>>,
+    next_listener: std::sync::atomic::AtomicU64,
 }
 
 impl ServerState {
@@ -129,6 +132,8 @@ impl ServerState {
             options,
             services,
             peers: std::sync::Mutex::new(Vec::new()),
+            listeners: std::sync::Mutex::new(std::collections::HashMap::new()),
+            next_listener: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -166,8 +171,37 @@ impl ServerState {
         }
     }
 
-    /// Sends `notifications/tools/list_changed` to every connected session.
+    /// Registers an open `subscriptions/listen` stream; returns its id for [`Self::remove_listener`].
+    pub fn add_listener(&self, sink: rmcp::service::SubscriptionSink) -> u64 {
+        let id = self
+            .next_listener
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut l) = self.listeners.lock() {
+            l.insert(id, sink);
+        }
+        id
+    }
+
+    /// Forgets a closed `subscriptions/listen` stream.
+    pub fn remove_listener(&self, id: u64) {
+        if let Ok(mut l) = self.listeners.lock() {
+            l.remove(&id);
+        }
+    }
+
+    /// Sends `notifications/tools/list_changed` to every connected session and subscription.
     fn notify_tools_changed(&self) {
+        let sinks: Vec<_> = match self.listeners.lock() {
+            Ok(l) => l.values().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        for sink in sinks {
+            tokio::spawn(async move {
+                if let Err(e) = sink.notify_tool_list_changed().await {
+                    tracing::debug!(error = %e, "could not send tools/list_changed");
+                }
+            });
+        }
         let peers: Vec<_> = match self.peers.lock() {
             Ok(mut peers) => {
                 peers.retain(|p| !p.is_transport_closed());
@@ -557,6 +591,21 @@ impl ServerHandler for DuvoServer {
             &request.method,
             request.params.as_ref(),
         ))
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        // 2026-07-28 clients subscribe to tools/list_changed (the catalog follows Duvo's spec).
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), ErrorData> {
+        let id = self.state.add_listener(context.sink().clone());
+        context.cancelled().await;
+        self.state.remove_listener(id);
+        Ok(())
     }
 
     async fn on_initialized(&self, context: rmcp::service::NotificationContext<RoleServer>) {
