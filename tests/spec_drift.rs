@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-#[allow(dead_code)]
 mod http_support;
 
 use common::*;
