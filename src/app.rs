@@ -265,6 +265,9 @@ impl App {
     }
 }
 
+/// How long after start the background spec load begins.
+const LOAD_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Loads the spec from `source` in the background (bounded by `DUVO_OPENAPI_TIMEOUT`) and swaps
 /// in its catalog when that changes what clients can list or call. Never fails: a spec that
 /// cannot be loaded or used leaves the embedded catalog in place (logged).
@@ -280,6 +283,9 @@ fn load_in_background(
         return None;
     }
     Some(tokio::spawn(async move {
+        // Let the server finish starting (and the first client its handshake) before the load
+        // competes for the CPU: start-up stays as fast as with the bundled catalog alone.
+        tokio::time::sleep(LOAD_DELAY).await;
         let Some(loaded) = source::load(&source, source::timeout_from_env()).await else {
             return;
         };
