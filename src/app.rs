@@ -200,8 +200,22 @@ impl App {
             passthrough_auth,
             shared,
         };
-        let state =
-            ServerState::new(catalog, selection, client, options)?.with_local_files(local_files);
+        // With a spec to load, a toolset or tool the bundled catalog lacks may be one of its
+        // generated ones: warn and apply it once the spec is in (a typo stays a warning).
+        let awaiting_spec = !matches!(spec_source, Some(SpecSource::Bundled));
+        let state = match catalog
+            .select(&selection)
+            .and_then(|_| catalog.allowed(&selection))
+        {
+            Err(e) if awaiting_spec => {
+                tracing::warn!(
+                    "{e}; left out until Duvo's OpenAPI spec has loaded (it may add that name)"
+                );
+                ServerState::new_awaiting_spec(catalog, selection, client, options)?
+            }
+            _ => ServerState::new(catalog, selection, client, options)?,
+        }
+        .with_local_files(local_files);
         let tools = state.listed_tools().len();
         let state = Arc::new(state);
         let spec_source =

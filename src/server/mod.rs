@@ -114,7 +114,33 @@ impl ServerState {
         client: DuvoClient,
         options: ServerOptions,
     ) -> Result<Self, SelectionError> {
-        let view = CatalogView::new(catalog.clone(), &selection)?;
+        Self::build(catalog, selection, client, options, false)
+    }
+
+    /// Like [`ServerState::new`], but names the catalog lacks are left out for now instead of
+    /// refused: the spec loading in the background may bring them (a generated toolset or
+    /// tool); each swap applies the whole selection again.
+    pub fn new_awaiting_spec(
+        catalog: Arc<Catalog>,
+        selection: Selection,
+        client: DuvoClient,
+        options: ServerOptions,
+    ) -> Result<Self, SelectionError> {
+        Self::build(catalog, selection, client, options, true)
+    }
+
+    fn build(
+        catalog: Arc<Catalog>,
+        selection: Selection,
+        client: DuvoClient,
+        options: ServerOptions,
+        lenient_start: bool,
+    ) -> Result<Self, SelectionError> {
+        let view = if lenient_start {
+            CatalogView::new(catalog.clone(), &lenient(&catalog, &selection))?
+        } else {
+            CatalogView::new(catalog.clone(), &selection)?
+        };
         let gateway = Arc::new(Gateway::new(
             catalog.clone(),
             client,
