@@ -45,8 +45,10 @@ pub fn to_request(
     args: &JsonObject,
     team_id: Option<&str>,
 ) -> Result<ApiRequest, ArgumentError> {
-    validate(entry, args)?;
-    map_validated(entry, args, team_id)
+    let mut args = args.clone();
+    normalize(entry, &mut args)?;
+    validate(entry, &args)?;
+    map_validated(entry, &args, team_id)
 }
 
 /// Maps arguments that already passed [`validate`] onto an API request (the per-call path
@@ -104,10 +106,12 @@ pub fn map_with_file(
     }
     let mut query = Vec::new();
     let mut body = serde_json::Map::new();
-    for (k, v) in args {
-        if used.contains(&k.as_str()) {
+    for (arg, v) in args {
+        if used.contains(&arg.as_str()) {
             continue;
         }
+        // The API's spelling goes on the wire (`agent_id` → `agentId`).
+        let k = &entry.api_name(arg).to_owned();
         let in_query = !entry.method.has_body() || entry.query.iter().any(|q| q == k);
         if !in_query {
             body.insert(k.clone(), v.clone());
@@ -215,6 +219,69 @@ pub fn content_type_for(file_name: &str) -> &'static str {
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "yaml" | "yml" => "application/yaml",
         _ => "application/octet-stream",
+    }
+}
+
+/// Brings arguments into the schema's form before validation: an argument given in the API's
+/// spelling (`agentId`, as calls written for Duvo's hosted server do) is renamed to the tool's
+/// (`agent_id`), and the strings `"true"`/`"false"` given for a boolean argument become booleans.
+/// Both spellings with different values is an error naming both.
+pub fn normalize(entry: &ToolEntry, args: &mut JsonObject) -> Result<(), ArgumentError> {
+    let problems: Vec<String> = entry
+        .api_names
+        .iter()
+        .filter_map(
+            |(arg, api)| match (args.get(arg.as_str()), args.get(api.as_str())) {
+                (Some(ours), Some(theirs)) if ours != theirs => Some(format!(
+                    "{arg}: given twice with different values ({arg} = {ours}, {api} = {theirs}); \
+                 pass it once, as {arg}"
+                )),
+                _ => None,
+            },
+        )
+        .collect();
+    if !problems.is_empty() {
+        return Err(ArgumentError::Invalid {
+            tool: entry.name().to_owned(),
+            problems,
+        });
+    }
+    for (arg, api) in &entry.api_names {
+        if let Some(value) = args.remove(api.as_str()) {
+            args.entry(arg.clone()).or_insert(value);
+        }
+    }
+    let properties = entry
+        .tool
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
+    if let Some(properties) = properties {
+        for (name, value) in args.iter_mut() {
+            let boolean = properties
+                .get(name)
+                .is_some_and(|p| accepts_type(p, "boolean") && !accepts_type(p, "string"));
+            if !boolean {
+                continue;
+            }
+            if let Value::String(s) = value {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    "true" => *value = Value::Bool(true),
+                    "false" => *value = Value::Bool(false),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True when the property schema's `type` is or includes `ty`.
+fn accepts_type(schema: &Value, ty: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == ty,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t.as_str() == Some(ty)),
+        _ => false,
     }
 }
 

@@ -11,7 +11,7 @@ pub use mapping::ArgumentError;
 use crate::client::request::Method;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -123,6 +123,9 @@ struct EntryFile {
     multipart: Option<Multipart>,
     #[serde(default)]
     empty_body: bool,
+    /// Tool argument → the API's name for it, where they differ (`agent_id` → `agentId`).
+    #[serde(default)]
+    api_names: BTreeMap<String, String>,
     annotations: AnnotationsFile,
     #[serde(rename = "inputSchema")]
     input_schema: JsonObject,
@@ -207,6 +210,10 @@ pub struct ToolEntry {
     pub multipart: Option<Multipart>,
     /// Send `{}` when a body method gets no body arguments (the API requires a body).
     pub empty_body: bool,
+    /// Tool argument → the API's spelling of it (path, query or body), where they differ. The
+    /// schema uses the tool argument (`agent_id`); callers may also pass the API spelling
+    /// (`agentId`), which [`mapping::normalize`] folds into the tool argument.
+    pub api_names: BTreeMap<String, String>,
     /// The MCP tool definition (name, title, description, schema, annotations).
     pub tool: Tool,
     validator: jsonschema::Validator,
@@ -216,6 +223,11 @@ impl ToolEntry {
     /// The tool's name (the operationId).
     pub fn name(&self) -> &str {
         &self.tool.name
+    }
+
+    /// The name the API uses for the tool argument `arg` (the argument itself unless renamed).
+    pub fn api_name<'a>(&'a self, arg: &'a str) -> &'a str {
+        self.api_names.get(arg).map_or(arg, String::as_str)
     }
 
     /// True for a REST entry (one Duvo operation).
@@ -322,6 +334,7 @@ impl Catalog {
             query: Vec::new(),
             multipart: None,
             empty_body: false,
+            api_names: BTreeMap::new(),
             tool,
             validator,
         });
@@ -413,7 +426,27 @@ impl Catalog {
 
 fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
     let at = |msg: String| format!("tool {}: {msg}", e.name);
-    let segments = parse_path(&e.path).map_err(at)?;
+    let mut segments = parse_path(&e.path).map_err(at)?;
+    let properties = e.input_schema.get("properties").and_then(|p| p.as_object());
+    for (arg, api) in &e.api_names {
+        if arg == api || !properties.is_some_and(|p| p.contains_key(arg)) {
+            return Err(at(format!(
+                "api_names: {arg} must be a property of inputSchema and differ from {api}"
+            )));
+        }
+        if properties.is_some_and(|p| p.contains_key(api)) {
+            return Err(at(format!(
+                "api_names: {api} is both an API name and a property"
+            )));
+        }
+    }
+    for seg in &mut segments {
+        if let Segment::Param { name, arg } = seg
+            && let Some((tool_arg, _)) = e.api_names.iter().find(|(_, api)| *api == name)
+        {
+            *arg = tool_arg.clone();
+        }
+    }
     let schema_value = serde_json::Value::Object(e.input_schema.clone());
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
@@ -437,6 +470,7 @@ fn build_entry(toolset: &str, e: EntryFile) -> Result<ToolEntry, String> {
         query: e.query,
         multipart: e.multipart,
         empty_body: e.empty_body,
+        api_names: e.api_names,
         tool,
         validator,
     })

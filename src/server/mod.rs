@@ -205,7 +205,10 @@ impl DuvoServer {
         request: &CallToolRequestParams,
     ) -> Result<CallToolResponse, ErrorData> {
         if entry.is_composite() {
-            if let Err(e) = mapping::validate(entry, &args) {
+            let mut args = args;
+            if let Err(e) =
+                mapping::normalize(entry, &mut args).and_then(|()| mapping::validate(entry, &args))
+            {
                 return Ok(results::invalid_arguments(entry, &e).into());
             }
             let call = crate::workflows::Call {
