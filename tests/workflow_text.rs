@@ -117,3 +117,36 @@ async fn question_text_shows_every_question_with_its_options_and_the_call_once()
     client.cancel().await.ok();
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn run_assignment_with_files_says_what_it_uploaded_and_where() {
+    let emu = start_emulator().await;
+    let client = connect_default(&emu).await;
+    let agent_id = create_agent(&client, "Stock check", "Check the SKUs in the file.").await;
+    let r = call(
+        &client,
+        "runAssignment",
+        json!({
+            "agent_id": agent_id,
+            "message": "Check these SKUs",
+            "files": [{"name": "skus.csv", "text": "sku,qty\n4017,3\n"}],
+            "wait_seconds": 0
+        }),
+    )
+    .await;
+    let text = text_only(&r);
+    let body = r.structured_content.clone().expect("structured");
+    let sandbox = body["sandbox_id"]
+        .as_str()
+        .expect("sandbox_id in the result");
+    assert_eq!(body["uploaded"][0]["path"], "/workspace/skus.csv", "{body}");
+    assert!(
+        text.contains(sandbox) && text.contains("/workspace/skus.csv"),
+        "the text names the Sandbox and the path: {text}"
+    );
+    // The Job got that Sandbox.
+    let run = call_ok(&client, "getRun", json!({"run_id": body["run_id"]})).await;
+    assert!(run.to_string().contains(sandbox), "{run}");
+    client.cancel().await.ok();
+    emu.shutdown().await;
+}

@@ -148,6 +148,9 @@ pub struct Wait {
     pub stop_on_cancel: bool,
     /// Said in the result (e.g. that an earlier identical call started this Job).
     pub note: Option<String>,
+    /// What `runAssignment` uploaded before starting the Job: `{sandbox_id, sandbox_created,
+    /// files: [{path, size_bytes}]}`.
+    pub uploaded: Option<Value>,
 }
 
 /// `runAssignment`: start, then wait. A retry carrying `requestState` resumes the same Job.
@@ -183,14 +186,14 @@ pub async fn run_assignment(
             begun = jobs.begin(identity) => begun,
         }
     };
-    let (run_id, note) = match begun {
+    let (run_id, note, uploaded) = match begun {
         Begin::Existing { run_id, age } => {
             tracing::info!(run_id = %run_id, "identical runAssignment: returning the Job already started");
             let note = format!(
                 "An identical runAssignment started this Job {} s ago, so no new Job was started (pass new_job: true to start another).",
                 age.as_secs()
             );
-            (run_id, Some(note))
+            (run_id, Some(note), None)
         }
         Begin::Start(ticket) => {
             // Started in its own task: a client that gives up (or a transport that drops this
@@ -207,7 +210,7 @@ pub async fn run_assignment(
                 team_id: args.team_id,
             };
             match tokio::spawn(start.run(ticket)).await {
-                Ok(Ok(run_id)) => (run_id, None),
+                Ok(Ok((run_id, uploaded))) => (run_id, None, uploaded),
                 Ok(Err(result)) => return Ok(result.into()),
                 Err(e) => {
                     tracing::warn!(error = %e, "starting the Job panicked");
@@ -224,6 +227,7 @@ pub async fn run_assignment(
         deadline: deadline(args.wait_seconds),
         stop_on_cancel: args.stop_on_cancel.unwrap_or(false),
         note,
+        uploaded,
     };
     wait_for(call, wait).await
 }
@@ -268,9 +272,10 @@ struct StartJob {
 }
 
 impl StartJob {
-    /// Uploads the files (if any), starts the Job and records it on `ticket`; the run id, or
-    /// the tool error to show (the ticket is dropped: an identical retry may start it).
-    async fn run(self, ticket: Ticket) -> Result<String, CallToolResult> {
+    /// Uploads the files (if any), starts the Job and records it on `ticket`; the run id and
+    /// what was uploaded, or the tool error to show (the ticket is dropped: an identical retry
+    /// may start it).
+    async fn run(self, ticket: Ticket) -> Result<(String, Option<Value>), CallToolResult> {
         let call = Call {
             services: &self.services,
             key: self.key.as_ref(),
@@ -279,11 +284,22 @@ impl StartJob {
             input_responses: None,
         };
         let mut sandbox_id = self.sandbox_id;
+        let mut uploaded = None;
         if let Some(files) = self.files.as_deref().filter(|f| !f.is_empty()) {
             let outcome = super::files::upload(&call, files, sandbox_id.clone()).await;
             if !outcome.complete() {
                 return Err(super::files::job_not_started(outcome));
             }
+            let paths: Vec<Value> = outcome
+                .uploaded
+                .iter()
+                .map(|u| json!({"path": u["path"], "size_bytes": u["size_bytes"]}))
+                .collect();
+            uploaded = Some(json!({
+                "sandbox_id": outcome.sandbox_id,
+                "sandbox_created": outcome.sandbox_created,
+                "files": paths,
+            }));
             sandbox_id = outcome.sandbox_id;
         }
         let mut start = json!({ "agent_id": self.agent_id });
@@ -302,7 +318,7 @@ impl StartJob {
             return Err(error("startRun answered without a run id; check listRuns"));
         };
         ticket.started(&run_id);
-        Ok(run_id)
+        Ok((run_id, uploaded))
     }
 }
 
@@ -323,6 +339,7 @@ pub async fn wait_for_run(
         deadline: deadline(args.wait_seconds),
         stop_on_cancel: args.stop_on_cancel.unwrap_or(false),
         note: None,
+        uploaded: None,
     };
     wait_for(call, wait).await
 }
@@ -338,6 +355,7 @@ async fn resume(call: &Call<'_>) -> Result<Option<CallToolResponse>, ErrorData> 
         deadline: state.deadline(),
         stop_on_cancel: state.stop_on_cancel,
         note: None,
+        uploaded: None,
     };
     match human::finish_input_round(call, &state).await {
         Asked::Answered => Ok(Some(wait_for(call, wait).await?)),
@@ -504,6 +522,10 @@ async fn finished(
     if let Some(note) = &note {
         body["note"] = Value::String(note.clone());
     }
+    if let Some(up) = &wait.uploaded {
+        body["sandbox_id"] = up["sandbox_id"].clone();
+        body["uploaded"] = up["files"].clone();
+    }
     // Everything the Job wrote (messages, the request's title, description, questions and
     // options) goes in the fence; the lines outside it are ours alone. The next call is printed
     // once, outside the fence (the full form with the question texts is in `answer_with`).
@@ -512,7 +534,34 @@ async fn finished(
         (false, true) => "waiting for a human".to_owned(),
         (false, false) => format!("{status} (still running)"),
     };
-    let mut text = format!("Job {} is {state}.", wait.run_id);
+    let mut text = String::new();
+    if let Some(up) = &wait.uploaded {
+        let files: Vec<String> = up["files"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({})",
+                    f["path"].as_str().unwrap_or(""),
+                    super::common::human_bytes(f["size_bytes"].as_u64().unwrap_or(0))
+                )
+            })
+            .collect();
+        let created = if up["sandbox_created"] == true {
+            "new "
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "Uploaded {} file(s) to {created}Sandbox {} (sandbox_id): {}. ",
+            files.len(),
+            up["sandbox_id"].as_str().unwrap_or("(none)"),
+            files.join(", ")
+        ));
+    }
+    text.push_str(&format!("Job {} is {state}.", wait.run_id));
     if let Some(note) = &note {
         text.push_str(&format!(" {note}"));
     }
