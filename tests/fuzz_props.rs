@@ -439,7 +439,11 @@ proptest! {
         };
         let args: JsonObject = json!({"run_id": UUID, "skill_id": UUID, "path": "SKILL.md"})
             .as_object().cloned().unwrap_or_default();
-        let r = results::success(entry, &args, ApiResponse { status: 200, body });
+        let r = results::success(entry, &args, ApiResponse {
+                status: 200,
+                body,
+                generated: false,
+            });
         prop_assert!(r.structured_content.as_ref().is_some_and(Value::is_object));
         prop_assert!(!r.content.is_empty());
         let text = r.content[0].as_text().map(|t| t.text.len()).unwrap_or(0);

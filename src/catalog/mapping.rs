@@ -298,8 +298,17 @@ pub fn validate_value(entry: &ToolEntry, instance: &Value) -> Result<(), Argumen
         .map(|e| {
             let at = e.instance_path().to_string();
             let field = at.trim_start_matches('/').replace('/', ".");
-            let msg = e.masked().to_string();
-            let msg = describe(&msg, &e.to_string());
+            let msg = match e.kind() {
+                // Every valid value (the library's message cuts them after three).
+                jsonschema::error::ValidationErrorKind::Enum { options } => {
+                    let all: Vec<String> = options
+                        .as_array()
+                        .map(|a| a.iter().map(Value::to_string).collect())
+                        .unwrap_or_default();
+                    format!("{} is not one of: {}", e.instance(), all.join(", "))
+                }
+                _ => describe(&e.masked().to_string(), &e.to_string()),
+            };
             if field.is_empty() {
                 msg
             } else {

@@ -322,7 +322,9 @@ fn prepare(call: &Call<'_>, files: &[FileItem]) -> Result<Vec<Prepared>, Vec<Str
     if files.iter().any(|f| f.path.is_some())
         && let Some(why) = local.unavailable()
     {
-        problems.push(why);
+        problems.push(format!(
+            "{why} Or pass each file as {{name, content_base64}} or {{name, text}} instead."
+        ));
         return Err(problems);
     }
     for (index, item) in files.iter().enumerate() {

@@ -302,7 +302,7 @@ impl StartJob {
             }));
             sandbox_id = outcome.sandbox_id;
         }
-        let mut start = json!({ "agent_id": self.agent_id });
+        let mut start = json!({ "agent_id": self.agent_id.clone() });
         for (k, v) in [
             ("message", self.message),
             ("sandbox_id", sandbox_id),
@@ -313,7 +313,16 @@ impl StartJob {
                 start[k] = Value::String(v);
             }
         }
-        let started = call.op("startRun", start).await?;
+        let started = match call.op("startRun", start).await {
+            Ok(v) => v,
+            Err(f) => {
+                return Err(in_user_terms(
+                    &format!("Could not start a Job of Assignment {}", self.agent_id),
+                    "startRun",
+                    &f,
+                ));
+            }
+        };
         let Some(run_id) = started["run"]["id"].as_str().map(str::to_owned) else {
             return Err(error("startRun answered without a run id; check listRuns"));
         };
@@ -376,7 +385,10 @@ pub async fn wait_for(call: &Call<'_>, wait: Wait) -> Result<CallToolResponse, E
     loop {
         let got = match call.op("getRun", json!({ "run_id": wait.run_id })).await {
             Ok(v) => v,
-            Err(e) => return Ok(e.into()),
+            Err(f) => {
+                let what = format!("Could not read Job {}", wait.run_id);
+                return Ok(in_user_terms(&what, "getRun", &f).into());
+            }
         };
         let status = got["run"]["status"]
             .as_str()
@@ -610,6 +622,21 @@ fn compact_message(m: &Value) -> Value {
         "text": text,
         "truncated": cut,
     })
+}
+
+/// A failed step of a workflow, said in the user's terms: `what` failed (not the REST operation
+/// the model never called), then Duvo's reason and advice.
+fn in_user_terms(
+    what: &str,
+    operation: &str,
+    failure: &crate::gateway::RestFailure,
+) -> CallToolResult {
+    let text = crate::render::results::failure_text(failure);
+    let reason = text
+        .strip_prefix(&format!("{operation} failed: "))
+        .or_else(|| text.strip_prefix(&format!("{operation}: ")))
+        .unwrap_or(&text);
+    error(&format!("{what}: {reason}"))
 }
 
 fn error(text: &str) -> CallToolResult {
