@@ -106,7 +106,7 @@ pub fn answer_call(run_id: &str, request: &Value) -> String {
         )
     } else {
         format!(
-            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {{\"<question text>\": \"<answer>\"}}}} (one key per question of pending_human_request.questions, its exact text; several choices comma-separated)"
+            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {{\"<question text>\": \"<answer>\"}}}} (one key per question of the request, its exact text; several choices comma-separated)"
         )
     }
 }
