@@ -141,13 +141,13 @@ struct AnnotationsFile {
 }
 
 /// How a multipart operation takes its file: arguments `file_name` and `content_base64` become
-/// the part `file_field`; the arguments named in `text_fields` become text parts.
+/// the part `file_field`; the arguments whose API names are in `text_fields` become text parts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Multipart {
     /// Form field of the file part.
     pub file_field: String,
-    /// Arguments sent as plain text parts.
+    /// Fields sent as plain text parts (API names).
     #[serde(default)]
     pub text_fields: Vec<String>,
 }
@@ -204,7 +204,7 @@ pub struct ToolEntry {
     pub path: String,
     /// The template, parsed.
     pub segments: Vec<Segment>,
-    /// Arguments sent in the query string on body methods.
+    /// Parameters sent in the query string on body methods, by their API names.
     pub query: Vec<String>,
     /// Set for `multipart/form-data` operations.
     pub multipart: Option<Multipart>,
