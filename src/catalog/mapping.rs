@@ -305,7 +305,11 @@ pub fn validate_value(entry: &ToolEntry, instance: &Value) -> Result<(), Argumen
                         .as_array()
                         .map(|a| a.iter().map(Value::to_string).collect())
                         .unwrap_or_default();
-                    format!("{} is not one of: {}", e.instance(), all.join(", "))
+                    let mut got = e.instance().to_string();
+                    if got.chars().count() > 120 {
+                        got = got.chars().take(120).collect::<String>() + "…";
+                    }
+                    format!("{got} is not one of: {}", all.join(", "))
                 }
                 _ => describe(&e.masked().to_string(), &e.to_string()),
             };

@@ -436,7 +436,9 @@ fn not_found_advice(entry: &ToolEntry, args: &JsonObject) -> String {
 }
 
 /// Duvo's API nouns in an error message, in the product's words the tools use: Agent →
-/// Assignment, Run → Job, Build → Revision (whole, capitalised words only).
+/// Assignment, Run → Job, Build → Revision. Only whole, capitalised words that open a sentence
+/// or clause ("Run 1a2b not found", "…; Agent x …") are replaced, so names quoted inside a
+/// message ("Run Report") stay as written.
 pub fn product_terms(message: &str) -> String {
     const WORDS: &[(&str, &str)] = &[
         ("Agent", "Assignment"),
@@ -448,23 +450,38 @@ pub fn product_terms(message: &str) -> String {
     ];
     let mut out = String::with_capacity(message.len());
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
+    // The last character before the current word that is not whitespace (None at the start).
+    let mut before: Option<char> = None;
+    let mut last_sig: Option<char> = None;
+    let flush = |word: &mut String, out: &mut String, before: Option<char>| {
+        let opens = before.is_none_or(|c| matches!(c, '.' | ';' | ':' | '('));
         let w = WORDS
             .iter()
-            .find(|(api, _)| *api == word.as_str())
+            .find(|(api, _)| opens && *api == word.as_str())
             .map_or(word.as_str(), |(_, ours)| ours);
         out.push_str(w);
         word.clear();
     };
     for c in message.chars() {
         if c.is_alphanumeric() || c == '_' || c == '-' {
+            if word.is_empty() {
+                before = last_sig;
+            }
             word.push(c);
         } else {
-            flush(&mut word, &mut out);
+            if !word.is_empty() {
+                flush(&mut word, &mut out, before);
+                last_sig = Some('a');
+            }
             out.push(c);
+            if !c.is_whitespace() {
+                last_sig = Some(c);
+            }
         }
     }
-    flush(&mut word, &mut out);
+    if !word.is_empty() {
+        flush(&mut word, &mut out, before);
+    }
     out
 }
 
@@ -481,8 +498,12 @@ mod tests {
     #[test]
     fn api_nouns_become_product_words() {
         assert_eq!(
-            product_terms("Run 1a2b not found; Agent x has no Build. Running agents-Run"),
-            "Job 1a2b not found; Assignment x has no Revision. Running agents-Run"
+            product_terms("Run 1a2b not found; Agent x has no Build. Build y: Running agents-Run"),
+            "Job 1a2b not found; Assignment x has no Build. Revision y: Running agents-Run"
+        );
+        assert_eq!(
+            product_terms("Agent \"Run Report\" not found"),
+            "Assignment \"Run Report\" not found"
         );
     }
 
