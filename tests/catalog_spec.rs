@@ -185,10 +185,20 @@ const ENTRY_KEYS: &[&str] = &[
     "multipart",
     "empty_body",
     "not_in_spec",
+    "api_names",
     "annotations",
     "inputSchema",
 ];
-const OPTIONAL_ENTRY_KEYS: &[&str] = &["query", "multipart", "empty_body", "not_in_spec"];
+/// Flags the spec types as a plain string although only "true" is meaningful: (tool, argument).
+/// Our schema makes them booleans (sent as "true"/"false").
+const STRING_FLAGS: &[(&str, &str)] = &[("deleteAgentFolder", "force")];
+const OPTIONAL_ENTRY_KEYS: &[&str] = &[
+    "query",
+    "multipart",
+    "empty_body",
+    "not_in_spec",
+    "api_names",
+];
 /// The arguments of a multipart upload that carry the file, and their schemas.
 const UPLOAD_ARGS: &[(&str, &str)] = &[
     ("file_name", r#"{"type": "string", "minLength": 1}"#),
@@ -1082,6 +1092,32 @@ fn check_entry(
         }
     }
 
+    // api_names: tool argument (snake_case) → the API's spelling; the spec's names are mapped
+    // onto the tool's before comparing.
+    let mut api_names: BTreeMap<String, String> = BTreeMap::new();
+    match obj.get("api_names") {
+        None => {}
+        Some(Value::Object(m)) => {
+            for (arg, api) in m {
+                match api.as_str() {
+                    Some(api) if api != arg => {
+                        api_names.insert(arg.clone(), api.to_string());
+                    }
+                    _ => errs.push(format!(
+                        "{who}: api_names.{arg} must be the API's (different) spelling, a string"
+                    )),
+                }
+            }
+        }
+        Some(_) => errs.push(format!("{who}: `api_names` must be an object")),
+    }
+    let to_arg = |api: &str| -> String {
+        api_names
+            .iter()
+            .find(|(_, a)| a.as_str() == api)
+            .map_or_else(|| api.to_string(), |(arg, _)| arg.clone())
+    };
+
     // What the spec expects: argument → (where it comes from, candidate spec schemas, required)
     let string_schema = json!({ "type": "string" });
     let mut wanted: Vec<(String, String, Vec<&Value>, bool)> = Vec::new();
@@ -1091,17 +1127,17 @@ fn check_entry(
         wanted.push(match ph.as_str() {
             "teamId" => ("team_id".into(), "path {teamId}".into(), vec![cand], false),
             "*" => ("path".into(), "path {*}".into(), vec![cand], true),
-            other => (other.into(), format!("path {{{other}}}"), vec![cand], true),
+            other => (to_arg(other), format!("path {{{other}}}"), vec![cand], true),
         });
     }
     for (n, p) in &so.query {
         let req = p.get("required").and_then(Value::as_bool).unwrap_or(false);
         let cand = p.get("schema").unwrap_or(&string_schema);
-        wanted.push((n.clone(), "a query param".into(), vec![cand], req));
+        wanted.push((to_arg(n), "a query param".into(), vec![cand], req));
     }
     for (n, cands) in &so.body {
         let req = so.body_required.contains(n);
-        wanted.push((n.clone(), "a body field".into(), cands.clone(), req));
+        wanted.push((to_arg(n), "a body field".into(), cands.clone(), req));
     }
     let upload_schemas: Vec<(&str, Value)> = UPLOAD_ARGS
         .iter()
@@ -1118,7 +1154,20 @@ fn check_entry(
         }
         for (n, s, req) in &up.text_fields {
             let cand = s.unwrap_or(&string_schema);
-            wanted.push((n.clone(), "a multipart text field".into(), vec![cand], *req));
+            wanted.push((to_arg(n), "a multipart text field".into(), vec![cand], *req));
+        }
+    }
+    let mut spec_names: BTreeSet<String> = path_placeholders(path).into_iter().collect();
+    spec_names.extend(so.query.keys().cloned());
+    spec_names.extend(so.body.keys().cloned());
+    if let Some(up) = &upload {
+        spec_names.extend(up.text_fields.iter().map(|(n, _, _)| n.clone()));
+    }
+    for (arg, api) in &api_names {
+        if !spec_names.contains(api) {
+            errs.push(format!(
+                "{who}: api_names maps `{arg}` to `{api}`, which is not a parameter of {method} {path}"
+            ));
         }
     }
     let mut expected: BTreeMap<String, (String, Vec<&Value>, bool)> = BTreeMap::new();
@@ -1160,7 +1209,7 @@ fn check_entry(
                 "{who}: `{arg}` ({from}) is optional in the spec but listed in inputSchema.required"
             ));
         }
-        let ours_c = canon(ours, Dialect::Ours, spec, &mut Vec::new());
+        let mut ours_c = canon(ours, Dialect::Ours, spec, &mut Vec::new());
         let mut cands_c: Vec<Value> = cands
             .iter()
             .map(|c| canon(c, Dialect::OpenApi, spec, &mut Vec::new()))
@@ -1191,6 +1240,22 @@ fn check_entry(
                 }
                 cands_c.push(merged);
             }
+        }
+        // A flag the API takes as the string "true"/"false" is a boolean in our schema (the
+        // mapping sends `true` as "true"), and paging counts are integers where the spec says
+        // number.
+        let flag = cands_c.iter().all(string_flag) || STRING_FLAGS.contains(&(name, arg.as_str()));
+        if ours_c.get("type") == Some(&json!(["boolean"])) && flag {
+            continue;
+        }
+        if (arg == "limit" || arg == "offset")
+            && ours_c.get("type") == Some(&json!(["integer"]))
+            && cands_c
+                .iter()
+                .any(|c| c.get("type") == Some(&json!(["number"])))
+            && let Some(m) = ours_c.as_object_mut()
+        {
+            m.insert("type".into(), json!(["number"]));
         }
         let ptr = format!("/properties/{}", esc(arg));
         let mut best: Option<Vec<String>> = None;
@@ -1250,6 +1315,31 @@ fn check_entry(
         }
     }
     errs
+}
+
+/// True for a canonical spec schema that only takes a boolean or the strings "true"/"false": a
+/// string enum of those, or an `anyOf` of such branches.
+fn string_flag(c: &Value) -> bool {
+    if let Some(branches) = c.get("anyOf").and_then(Value::as_array) {
+        return branches.iter().all(string_flag);
+    }
+    let Some(m) = c.as_object() else {
+        return false;
+    };
+    if m.get("type") == Some(&json!(["boolean"])) {
+        return true;
+    }
+    if m.get("type") != Some(&json!(["string"])) {
+        return false;
+    }
+    let values: Vec<&Value> = match (m.get("enum"), m.get("const")) {
+        (Some(Value::Array(e)), _) => e.iter().collect(),
+        (_, Some(v)) => vec![v],
+        _ => return false,
+    };
+    values
+        .iter()
+        .all(|v| *v == &json!("true") || *v == &json!("false"))
 }
 
 /// What a `multipart` entry sends besides the file: (text field, its spec schema when the spec
@@ -2154,11 +2244,29 @@ fn checker_catches_mistakes() {
     expect_caught(
         s,
         r,
-        "boolean for string enum",
-        &["listAgents", "include_schedules"],
+        "boolean for a string that is no flag",
+        &["listAgents", "automation_id"],
         |f| {
-            tool_mut(f, "listAgents")["inputSchema"]["properties"]["include_schedules"] =
+            tool_mut(f, "listAgents")["inputSchema"]["properties"]["automation_id"] =
                 json!({"type": "boolean", "default": false});
+        },
+    );
+    expect_caught(
+        s,
+        r,
+        "api_names naming no parameter",
+        &[
+            "listAgents",
+            "api_names maps `automation_id` to `automationId`",
+        ],
+        |f| {
+            let t = tool_mut(f, "listAgents");
+            let t = t.as_object_mut().unwrap();
+            let annotations = t.remove("annotations").unwrap();
+            let schema = t.remove("inputSchema").unwrap();
+            t.insert("api_names".into(), json!({"automation_id": "automationId"}));
+            t.insert("annotations".into(), annotations);
+            t.insert("inputSchema".into(), schema);
         },
     );
     expect_caught(

@@ -288,7 +288,10 @@ fn check_path(entry: &ToolEntry, path: &str) -> Result<(), TestCaseError> {
 }
 
 fn check_mapping(entry: &ToolEntry, args: &JsonObject) -> Result<(), TestCaseError> {
-    let valid = mapping::validate(entry, args);
+    // As the server does: normalise (API spellings, "true"/"false" for booleans), then validate.
+    let mut normalized = args.clone();
+    let valid = mapping::normalize(entry, &mut normalized)
+        .and_then(|()| mapping::validate(entry, &normalized));
     if let Err(e) = &valid {
         let text = e.to_string();
         prop_assert!(text.contains(entry.name()), "error names the tool: {text}");
@@ -304,7 +307,10 @@ fn check_mapping(entry: &ToolEntry, args: &JsonObject) -> Result<(), TestCaseErr
             prop_assert!(valid.is_ok(), "mapped although validation failed");
             check_path(entry, &req.path)?;
             for (k, _) in &req.query {
-                prop_assert!(args.contains_key(k), "query key {k} is not an argument");
+                prop_assert!(
+                    normalized.keys().any(|a| entry.api_name(a) == k),
+                    "query key {k} is not (the API name of) an argument"
+                );
             }
             if !entry.method.has_body() {
                 prop_assert!(
@@ -439,7 +445,11 @@ proptest! {
         };
         let args: JsonObject = json!({"run_id": UUID, "skill_id": UUID, "path": "SKILL.md"})
             .as_object().cloned().unwrap_or_default();
-        let r = results::success(entry, &args, ApiResponse { status: 200, body });
+        let r = results::success(entry, &args, ApiResponse {
+                status: 200,
+                body,
+                generated: false,
+            });
         prop_assert!(r.structured_content.as_ref().is_some_and(Value::is_object));
         prop_assert!(!r.content.is_empty());
         let text = r.content[0].as_text().map(|t| t.text.len()).unwrap_or(0);

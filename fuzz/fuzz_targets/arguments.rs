@@ -67,7 +67,10 @@ fuzz_target!(|data: &[u8]| {
             obj
         }
     };
-    let valid = mapping::validate(entry, &args);
+    // As the server does: normalise (API spellings, "true"/"false" for booleans), then validate.
+    let mut normalized = args.clone();
+    let valid = mapping::normalize(entry, &mut normalized)
+        .and_then(|()| mapping::validate(entry, &normalized));
     if let Err(e) = &valid {
         let _ = results::invalid_arguments(entry, e);
     }

@@ -2,31 +2,41 @@
 
 /// `(argument, tool that lists valid values, what the tool's answer holds)`.
 const ID_SOURCES: &[(&str, &str, &str)] = &[
-    ("agent_id", "listAgents", "Assignments"),
+    ("agent_id", "listAgents", "an Assignment id"),
     (
         "build_id",
         "listAgentRevisions",
-        "Revisions of the Assignment",
+        "a Revision id of that Assignment",
     ),
-    ("run_id", "listRuns", "Jobs"),
     (
-        "request_id",
-        "getRun",
-        "pending_human_request.id of the Job",
+        "revision_id",
+        "listAgentRevisions",
+        "a Revision id of that Assignment",
     ),
-    ("team_id", "listMyTeams", "teams of the key"),
-    ("queue_id", "listQueues", "Queues"),
-    ("case_id", "listCases", "Cases of a Queue"),
-    ("skill_id", "listSkills", "Skills"),
+    ("run_id", "listRuns", "a Job id"),
+    ("request_id", "getRun", "the Job's pending_human_request.id"),
+    ("team_id", "listMyTeams", "a team of the key"),
+    ("queue_id", "listQueues", "a Queue id"),
+    ("case_id", "listCases", "a Case id of that Queue"),
+    ("skill_id", "listSkills", "a Skill id"),
     (
         "schedule_id",
         "listAgentSchedules",
-        "Schedules of the Assignment",
+        "a Schedule id of that Assignment",
     ),
-    ("connection_id", "listConnections", "Connections"),
-    ("folder_id", "listAgentFolders", "Assignment folders"),
-    ("sandbox_id", "createSandbox", "a new sandbox (ids expire)"),
-    ("thread_id", "listAgents", "thread_id of an Assignment"),
+    ("connection_id", "listConnections", "a Connection id"),
+    ("folder_id", "listAgentFolders", "an Assignment folder id"),
+    (
+        "sandbox_id",
+        "createSandbox",
+        "a Sandbox id (they expire; make a new one)",
+    ),
+    ("thread_id", "listAgents", "the thread_id of an Assignment"),
+    (
+        "rubric_id",
+        "getEvalRubrics",
+        "a rubric id of that Assignment",
+    ),
 ];
 
 /// The tool that lists valid values for `arg`, with a few words on what to look for.

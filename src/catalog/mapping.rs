@@ -45,8 +45,10 @@ pub fn to_request(
     args: &JsonObject,
     team_id: Option<&str>,
 ) -> Result<ApiRequest, ArgumentError> {
-    validate(entry, args)?;
-    map_validated(entry, args, team_id)
+    let mut args = args.clone();
+    normalize(entry, &mut args)?;
+    validate(entry, &args)?;
+    map_validated(entry, &args, team_id)
 }
 
 /// Maps arguments that already passed [`validate`] onto an API request (the per-call path
@@ -104,10 +106,12 @@ pub fn map_with_file(
     }
     let mut query = Vec::new();
     let mut body = serde_json::Map::new();
-    for (k, v) in args {
-        if used.contains(&k.as_str()) {
+    for (arg, v) in args {
+        if used.contains(&arg.as_str()) {
             continue;
         }
+        // The API's spelling goes on the wire (`agent_id` → `agentId`).
+        let k = &entry.api_name(arg).to_owned();
         let in_query = !entry.method.has_body() || entry.query.iter().any(|q| q == k);
         if !in_query {
             body.insert(k.clone(), v.clone());
@@ -218,6 +222,69 @@ pub fn content_type_for(file_name: &str) -> &'static str {
     }
 }
 
+/// Brings arguments into the schema's form before validation: an argument given in the API's
+/// spelling (`agentId`, as calls written for Duvo's hosted server do) is renamed to the tool's
+/// (`agent_id`), and the strings `"true"`/`"false"` given for a boolean argument become booleans.
+/// Both spellings with different values is an error naming both.
+pub fn normalize(entry: &ToolEntry, args: &mut JsonObject) -> Result<(), ArgumentError> {
+    let problems: Vec<String> = entry
+        .api_names
+        .iter()
+        .filter_map(
+            |(arg, api)| match (args.get(arg.as_str()), args.get(api.as_str())) {
+                (Some(ours), Some(theirs)) if ours != theirs => Some(format!(
+                    "{arg}: given twice with different values ({arg} = {ours}, {api} = {theirs}); \
+                 pass it once, as {arg}"
+                )),
+                _ => None,
+            },
+        )
+        .collect();
+    if !problems.is_empty() {
+        return Err(ArgumentError::Invalid {
+            tool: entry.name().to_owned(),
+            problems,
+        });
+    }
+    for (arg, api) in &entry.api_names {
+        if let Some(value) = args.remove(api.as_str()) {
+            args.entry(arg.clone()).or_insert(value);
+        }
+    }
+    let properties = entry
+        .tool
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
+    if let Some(properties) = properties {
+        for (name, value) in args.iter_mut() {
+            let boolean = properties
+                .get(name)
+                .is_some_and(|p| accepts_type(p, "boolean") && !accepts_type(p, "string"));
+            if !boolean {
+                continue;
+            }
+            if let Value::String(s) = value {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    "true" => *value = Value::Bool(true),
+                    "false" => *value = Value::Bool(false),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True when the property schema's `type` is or includes `ty`.
+fn accepts_type(schema: &Value, ty: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == ty,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t.as_str() == Some(ty)),
+        _ => false,
+    }
+}
+
 /// Checks `args` against the entry's JSON Schema; every problem is reported, each naming its field.
 pub fn validate(entry: &ToolEntry, args: &JsonObject) -> Result<(), ArgumentError> {
     validate_value(entry, &Value::Object(args.clone()))
@@ -231,8 +298,21 @@ pub fn validate_value(entry: &ToolEntry, instance: &Value) -> Result<(), Argumen
         .map(|e| {
             let at = e.instance_path().to_string();
             let field = at.trim_start_matches('/').replace('/', ".");
-            let msg = e.masked().to_string();
-            let msg = describe(&msg, &e.to_string());
+            let msg = match e.kind() {
+                // Every valid value (the library's message cuts them after three).
+                jsonschema::error::ValidationErrorKind::Enum { options } => {
+                    let all: Vec<String> = options
+                        .as_array()
+                        .map(|a| a.iter().map(Value::to_string).collect())
+                        .unwrap_or_default();
+                    let mut got = e.instance().to_string();
+                    if got.chars().count() > 120 {
+                        got = got.chars().take(120).collect::<String>() + "…";
+                    }
+                    format!("{got} is not one of: {}", all.join(", "))
+                }
+                _ => describe(&e.masked().to_string(), &e.to_string()),
+            };
             if field.is_empty() {
                 msg
             } else {

@@ -125,12 +125,12 @@ struct EntryFile {
     multipart: Option<Multipart>,
     #[serde(default)]
     empty_body: bool,
+    /// Tool argument → the API's name for it, where they differ (`agent_id` → `agentId`).
+    #[serde(default)]
+    api_names: BTreeMap<String, String>,
     annotations: AnnotationsFile,
     #[serde(rename = "inputSchema")]
     input_schema: JsonObject,
-    /// Tool argument name → the API's name, where they differ (the mapping sends the API name).
-    #[serde(default)]
-    api_names: BTreeMap<String, String>,
     /// Set (to where Duvo documents it) for an operation Duvo documents but its OpenAPI spec
     /// lacks: kept when the spec in use has no operation of that name.
     #[serde(default)]
@@ -147,13 +147,13 @@ struct AnnotationsFile {
 }
 
 /// How a multipart operation takes its file: arguments `file_name` and `content_base64` become
-/// the part `file_field`; the arguments named in `text_fields` become text parts.
+/// the part `file_field`; the arguments whose API names are in `text_fields` become text parts.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Multipart {
     /// Form field of the file part.
     pub file_field: String,
-    /// Arguments sent as plain text parts.
+    /// Fields sent as plain text parts (API names).
     #[serde(default)]
     pub text_fields: Vec<String>,
 }
@@ -210,12 +210,16 @@ pub struct ToolEntry {
     pub path: String,
     /// The template, parsed.
     pub segments: Vec<Segment>,
-    /// Arguments sent in the query string on body methods.
+    /// Parameters sent in the query string on body methods, by their API names.
     pub query: Vec<String>,
     /// Set for `multipart/form-data` operations.
     pub multipart: Option<Multipart>,
     /// Send `{}` when a body method gets no body arguments (the API requires a body).
     pub empty_body: bool,
+    /// Tool argument → the API's spelling of it (path, query or body), where they differ. The
+    /// schema uses the tool argument (`agent_id`); callers may also pass the API spelling
+    /// (`agentId`), which [`mapping::normalize`] folds into the tool argument.
+    pub api_names: BTreeMap<String, String>,
     /// The MCP tool definition (name, title, description, schema, annotations).
     pub tool: Tool,
     /// Generated from the spec (no overlay entry in `tools/*.json`).
@@ -227,6 +231,11 @@ impl ToolEntry {
     /// The tool's name (the operationId).
     pub fn name(&self) -> &str {
         &self.tool.name
+    }
+
+    /// The name the API uses for the tool argument `arg` (the argument itself unless renamed).
+    pub fn api_name<'a>(&'a self, arg: &'a str) -> &'a str {
+        self.api_names.get(arg).map_or(arg, String::as_str)
     }
 
     /// True for a REST entry (one Duvo operation).
@@ -334,6 +343,7 @@ impl Catalog {
             query: Vec::new(),
             multipart: None,
             empty_body: false,
+            api_names: BTreeMap::new(),
             tool,
             generated: false,
             validator,
@@ -566,7 +576,27 @@ fn parse_files(sources: &[(&str, &str)]) -> Result<Vec<(String, ToolsetFile)>, C
 
 fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry, String> {
     let at = |msg: String| format!("tool {}: {msg}", e.name);
-    let segments = parse_path(&e.path).map_err(at)?;
+    let mut segments = parse_path(&e.path).map_err(at)?;
+    let properties = e.input_schema.get("properties").and_then(|p| p.as_object());
+    for (arg, api) in &e.api_names {
+        if arg == api || !properties.is_some_and(|p| p.contains_key(arg)) {
+            return Err(at(format!(
+                "api_names: {arg} must be a property of inputSchema and differ from {api}"
+            )));
+        }
+        if properties.is_some_and(|p| p.contains_key(api)) {
+            return Err(at(format!(
+                "api_names: {api} is both an API name and a property"
+            )));
+        }
+    }
+    for seg in &mut segments {
+        if let Segment::Param { name, arg } = seg
+            && let Some((tool_arg, _)) = e.api_names.iter().find(|(_, api)| *api == name)
+        {
+            *arg = tool_arg.clone();
+        }
+    }
     let schema_value = serde_json::Value::Object(e.input_schema.clone());
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
@@ -590,6 +620,7 @@ fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry
         query: e.query,
         multipart: e.multipart,
         empty_body: e.empty_body,
+        api_names: e.api_names,
         tool,
         generated,
         validator,

@@ -157,6 +157,9 @@ pub struct ApiResponse {
     pub status: u16,
     /// The body.
     pub body: ApiBody,
+    /// True when the answer is a placeholder the Duvo emulator generated from the API spec
+    /// (its `x-duvo-emulator: generic` header): demo data, not real results.
+    pub generated: bool,
 }
 
 /// A response body: JSON, or bytes for downloads.
@@ -180,6 +183,10 @@ pub(crate) async fn read_success(
     attempts: u32,
 ) -> Result<ApiResponse, ApiError> {
     let status = resp.status().as_u16();
+    let generated = resp
+        .headers()
+        .get("x-duvo-emulator")
+        .is_some_and(|v| v.as_bytes() == b"generic");
     let content_type = resp
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -195,6 +202,7 @@ pub(crate) async fn read_success(
         return Ok(ApiResponse {
             status,
             body: ApiBody::Json(Value::Null),
+            generated,
         });
     }
     let looks_json = content_type.is_empty() || content_type.contains("json");
@@ -204,6 +212,7 @@ pub(crate) async fn read_success(
                 return Ok(ApiResponse {
                     status,
                     body: ApiBody::Json(v),
+                    generated,
                 });
             }
             // The spec types some downloads as JSON although they are zips.
@@ -223,6 +232,7 @@ pub(crate) async fn read_success(
             content_type,
             data: bytes.to_vec(),
         },
+        generated,
     })
 }
 

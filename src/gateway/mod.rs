@@ -322,6 +322,10 @@ fn validate(
     file_attached: bool,
 ) -> Result<JsonObject, (JsonObject, ArgumentError)> {
     let placeholder = file_attached && entry.multipart.is_some();
+    let mut args = args;
+    if let Err(e) = mapping::normalize(entry, &mut args) {
+        return Err((args, e));
+    }
     let mut value = Value::Object(args);
     if placeholder && let Value::Object(map) = &mut value {
         map.insert("content_base64".into(), Value::String(String::new()));

@@ -27,13 +27,43 @@ const UNTRUSTED: &[&str] = &[
     "searchCases",
 ];
 
+/// Evaluation tools whose answers do not name the Assignment they are about.
+const EVAL_SCOPED: &[&str] = &["getEvalScores", "getEvalRubrics", "getRunEvaluation"];
+
+/// Said before an answer the Duvo emulator generated from the API spec.
+const PLACEHOLDER: &str = "Placeholder data: the Duvo emulator (demo) generated this answer from the \
+     API spec; it is not a real result. Real Duvo accounts return real data here.";
+
 /// A successful answer of `entry`: capped, fenced when it carries untrusted text, with resource
 /// links to the Jobs and skill files it mentions.
 pub fn success(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallToolResult {
     let mut result = CallToolResult::success(Vec::new());
+    let generated = resp.generated;
     {
         // Serialise once; only an oversized answer is capped and serialised again.
         let mut value = body_value(resp);
+        // Evaluation answers carry no Assignment id: say which one (and which filters) they
+        // are for, so answers for several Assignments can be told apart.
+        if EVAL_SCOPED.contains(&entry.name())
+            && let Value::Object(map) = &mut value
+        {
+            let mut scope = serde_json::Map::new();
+            for k in [
+                "agent_id",
+                "revision_id",
+                "build_id",
+                "run_id",
+                "since",
+                "until",
+            ] {
+                if let Some(v) = args.get(k) {
+                    scope.insert(k.to_owned(), v.clone());
+                }
+            }
+            if !scope.is_empty() && !map.contains_key("for") {
+                map.insert("for".to_owned(), Value::Object(scope));
+            }
+        }
         let mut compact = value.to_string();
         let mut note = None;
         if compact.len() > MAX_RESULT_BYTES {
@@ -52,6 +82,9 @@ pub fn success(entry: &ToolEntry, args: &JsonObject, resp: ApiResponse) -> CallT
         };
         if let Some(note) = note {
             text = format!("{note}\n{text}");
+        }
+        if generated {
+            text = format!("{PLACEHOLDER}\n{text}");
         }
         result.content = vec![ContentBlock::text(text)];
         result.structured_content = Some(value);
@@ -306,7 +339,7 @@ fn explain(entry: &ToolEntry, args: &JsonObject, err: &ApiError) -> String {
     };
     let said = message
         .as_deref()
-        .map(|m| format!(": {m}"))
+        .map(|m| format!(": {}", product_terms(m)))
         .unwrap_or_default();
     let head = format!("{tool} failed: Duvo returned {status} {code}{said}.");
     let next = match status {
@@ -382,7 +415,9 @@ fn not_found_advice(entry: &ToolEntry, args: &JsonObject) -> String {
         .filter_map(|(name, value)| {
             let (tool, what) = id_sources::id_source(name)?;
             let value = value.as_str()?;
-            Some(format!("{name}={value} (valid ids: {tool}, {what})"))
+            Some(format!(
+                "{name}={value} ({what}: find valid ones with {tool})"
+            ))
         })
         .collect();
     ids.sort();
@@ -400,6 +435,56 @@ fn not_found_advice(entry: &ToolEntry, args: &JsonObject) -> String {
     }
 }
 
+/// Duvo's API nouns in an error message, in the product's words the tools use: Agent →
+/// Assignment, Run → Job, Build → Revision. Only whole, capitalised words that open a sentence
+/// or clause ("Run 1a2b not found", "…; Agent x …") are replaced, so names quoted inside a
+/// message ("Run Report") stay as written.
+pub fn product_terms(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("Agent", "Assignment"),
+        ("Agents", "Assignments"),
+        ("Run", "Job"),
+        ("Runs", "Jobs"),
+        ("Build", "Revision"),
+        ("Builds", "Revisions"),
+    ];
+    let mut out = String::with_capacity(message.len());
+    let mut word = String::new();
+    // The last character before the current word that is not whitespace (None at the start).
+    let mut before: Option<char> = None;
+    let mut last_sig: Option<char> = None;
+    let flush = |word: &mut String, out: &mut String, before: Option<char>| {
+        let opens = before.is_none_or(|c| matches!(c, '.' | ';' | ':' | '('));
+        let w = WORDS
+            .iter()
+            .find(|(api, _)| opens && *api == word.as_str())
+            .map_or(word.as_str(), |(_, ours)| ours);
+        out.push_str(w);
+        word.clear();
+    };
+    for c in message.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            if word.is_empty() {
+                before = last_sig;
+            }
+            word.push(c);
+        } else {
+            if !word.is_empty() {
+                flush(&mut word, &mut out, before);
+                last_sig = Some('a');
+            }
+            out.push(c);
+            if !c.is_whitespace() {
+                last_sig = Some(c);
+            }
+        }
+    }
+    if !word.is_empty() {
+        flush(&mut word, &mut out, before);
+    }
+    out
+}
+
 /// Wraps text that came from Duvo Jobs, Cases or files, so the model treats it as data; every
 /// look-alike of the fence's tags inside it is defused (see [`super::untrusted`]).
 pub fn fence(text: &str) -> String {
@@ -409,6 +494,18 @@ pub fn fence(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_nouns_become_product_words() {
+        assert_eq!(
+            product_terms("Run 1a2b not found; Agent x has no Build. Build y: Running agents-Run"),
+            "Job 1a2b not found; Assignment x has no Build. Revision y: Running agents-Run"
+        );
+        assert_eq!(
+            product_terms("Agent \"Run Report\" not found"),
+            "Assignment \"Run Report\" not found"
+        );
+    }
 
     #[test]
     fn small_values_are_untouched() {

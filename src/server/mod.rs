@@ -391,7 +391,10 @@ impl DuvoServer {
         request: &CallToolRequestParams,
     ) -> Result<CallToolResponse, ErrorData> {
         if entry.is_composite() {
-            if let Err(e) = mapping::validate(entry, &args) {
+            let mut args = args;
+            if let Err(e) =
+                mapping::normalize(entry, &mut args).and_then(|()| mapping::validate(entry, &args))
+            {
                 return Ok(results::invalid_arguments(entry, &e).into());
             }
             let call = crate::workflows::Call {
@@ -412,13 +415,86 @@ impl DuvoServer {
                 .await
             {
                 Ok((resp, args)) => results::success(entry, &args, resp),
-                Err(failure) => results::failure(&failure),
+                Err(failure) => {
+                    let mut result = results::failure(&failure);
+                    if let Some(hint) = self.question_hint(&failure, scope).await {
+                        result.content.push(ContentBlock::text(hint));
+                    }
+                    result
+                }
             }
         };
         tokio::select! {
             () = cx.ct.cancelled() => Err(ErrorData::internal_error("cancelled by the client", None)),
             result = perform => Ok(result.into()),
         }
+    }
+
+    /// For a refused `respondToHumanRequest` with `answers`: the valid question texts of the
+    /// Job's pending request (the keys `answers` must use), read with getRun.
+    async fn question_hint(
+        &self,
+        failure: &crate::gateway::RestFailure,
+        scope: &RequestScope,
+    ) -> Option<String> {
+        let refused = matches!(
+            &failure.kind,
+            crate::gateway::FailureKind::Api(crate::client::ApiError::Status {
+                status: 400..=422,
+                ..
+            })
+        );
+        let entry = failure.entry.as_ref()?;
+        if entry.name() != "respondToHumanRequest" || !refused {
+            return None;
+        }
+        let answers = failure.args.get("answers")?.as_object()?;
+        let run_id = failure.args.get("run_id")?.as_str()?;
+        let catalog = self.state.catalog();
+        let get_run = catalog.rest("getRun")?;
+        let mut args = JsonObject::new();
+        args.insert("run_id".into(), json!(run_id));
+        let opts = CallOptions::with_key(scope.key.as_ref());
+        let resp = self
+            .state
+            .gateway()
+            .perform(get_run, args, opts)
+            .await
+            .ok()?;
+        let crate::client::ApiBody::Json(run) = resp.body else {
+            return None;
+        };
+        let questions: Vec<&str> = run["pending_human_request"]["questions"]
+            .as_array()?
+            .iter()
+            .filter_map(|q| q["question"].as_str())
+            .collect();
+        if questions.is_empty() {
+            return None;
+        }
+        let unknown: Vec<&str> = answers
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !questions.contains(k))
+            .collect();
+        let listed: Vec<String> = questions.iter().map(|q| format!("{q:?}")).collect();
+        let head = if unknown.is_empty() {
+            "The pending request's questions".to_owned()
+        } else {
+            format!(
+                "Not a question of this request: {}. Valid question texts",
+                unknown
+                    .iter()
+                    .map(|k| format!("{k:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        // Question texts are written by the Job: fenced as data.
+        Some(format!(
+            "{head} (use them exactly as the keys of answers, one answer each):\n{}",
+            results::fence(&listed.join("\n"))
+        ))
     }
 
     fn search_tools(&self, scope: &RequestScope, args: JsonObject) -> CallToolResult {
@@ -728,10 +804,8 @@ impl DuvoServer {
                 {
                     Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into())
                 }
-                Err(_) => Err(ErrorData::invalid_params(
-                    format!("unknown tool {name:?}: call tools/list, or searchTools to find one"),
-                    None,
-                )),
+                // Unknown: a protocol error, with the same "did you mean" as callTool.
+                Err(why) => Err(ErrorData::invalid_params(why, None)),
             },
         }
     }

@@ -95,8 +95,7 @@ impl LocalFiles {
         if !self.enabled {
             return Some(
                 "Local paths are disabled on this server: only `duvo-mcp stdio` started with \
-                 --allow-dir <dir> reads or writes local files. Pass the file as content_base64 \
-                 or text instead."
+                 --allow-dir <dir> reads or writes local files."
                     .to_owned(),
             );
         }
@@ -104,7 +103,7 @@ impl LocalFiles {
             return Some(
                 "No local directory is allowed: start the server as `duvo-mcp stdio --allow-dir \
                  <dir>` (repeatable) or set DUVO_ALLOW_DIRS=<dir>:<dir>, then paths below those \
-                 directories can be used. Or pass the file as content_base64 or text instead."
+                 directories can be used."
                     .to_owned(),
             );
         }

@@ -83,10 +83,11 @@ pub fn upload_sandbox_files_tool() -> Tool {
     common::tool(
         "uploadSandboxFiles",
         "Upload files to a Sandbox",
-        "Uploads files into a Sandbox (creates one unless sandbox_id is given) for a Job to read: \
-         local files (stdio with --allow-dir only), base64 or text; any size up to 100 MB a file, \
-         500 MB a call. Returns sandbox_id (pass it to startRun) and each file's path and size, \
-         or why it was not uploaded.",
+        "The way to upload files for a Job: one or many files into a Sandbox (creates one unless \
+         sandbox_id is given), from local files (stdio with --allow-dir only), base64 or text; up \
+         to 100 MB a file, 500 MB and 100 files a call (files over 10 MB go through a presigned \
+         URL for you). Returns sandbox_id (pass it to runAssignment or startRun) and each file's \
+         path and size, or why it was not uploaded.",
         inline_schema::<UploadSandboxFilesArgs>(),
         Hints {
             read_only: false,
@@ -321,7 +322,9 @@ fn prepare(call: &Call<'_>, files: &[FileItem]) -> Result<Vec<Prepared>, Vec<Str
     if files.iter().any(|f| f.path.is_some())
         && let Some(why) = local.unavailable()
     {
-        problems.push(why);
+        problems.push(format!(
+            "{why} Or pass each file as {{name, content_base64}} or {{name, text}} instead."
+        ));
         return Err(problems);
     }
     for (index, item) in files.iter().enumerate() {
@@ -598,6 +601,31 @@ async fn read_local(local: super::allowed_dirs::LocalFile) -> Result<Vec<u8>, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_descriptions_agree_with_the_enforced_limits() {
+        let mb = |n: u64| format!("{} MB", n / (1024 * 1024));
+        let catalog = crate::catalog::Catalog::embedded().expect("catalog");
+        let desc = |name: &str| {
+            catalog
+                .get(name)
+                .map(|e| e.tool.description.as_deref().unwrap_or("").to_owned())
+                .expect(name)
+        };
+        let plural = upload_sandbox_files_tool()
+            .description
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        for limit in [MAX_FILE_BYTES, MAX_TOTAL_BYTES, API_DIRECT_LIMIT] {
+            assert!(plural.contains(&mb(limit)), "{plural}");
+        }
+        for name in ["uploadSandboxFile", "createSandboxUploadUrl"] {
+            let d = desc(name);
+            assert!(d.contains(&mb(API_DIRECT_LIMIT)), "{name}: {d}");
+            assert!(d.contains(&mb(MAX_FILE_BYTES)), "{name}: {d}");
+            assert!(d.contains("uploadSandboxFiles"), "{name}: {d}");
+        }
+    }
 
     #[test]
     fn destinations_default_to_the_workspace() {

@@ -106,9 +106,59 @@ pub fn answer_call(run_id: &str, request: &Value) -> String {
         )
     } else {
         format!(
-            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {{\"<question text>\": \"<answer>\"}}}} (one key per question of pending_human_request.questions, its exact text; several choices comma-separated)"
+            "respondToHumanRequest {{\"run_id\": \"{run_id}\", \"request_id\": \"{request_id}\", \"answers\": {{\"<question text>\": \"<answer>\"}}}} (one key per question of the request, its exact text; several choices comma-separated)"
         )
     }
+}
+
+/// What the person must decide, for people: the request's title, description and every question
+/// with its options (label and description), one per line. Written by the Job: show it inside
+/// the untrusted-data fence only.
+pub fn describe_request(request: &Value) -> String {
+    let mut out = String::new();
+    let kind = if request["type"] == "approval" {
+        "Approval"
+    } else {
+        "Question"
+    };
+    let title = request["title"].as_str().unwrap_or("(no title)");
+    out.push_str(&format!("{kind} requested: {title}\n"));
+    if let Some(d) = request["description"]
+        .as_str()
+        .filter(|d| !d.trim().is_empty())
+    {
+        out.push_str(&format!("Description: {d}\n"));
+    }
+    for (i, q) in request["questions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let text = q["question"].as_str().unwrap_or("");
+        let options: Vec<&Value> = q["options"]
+            .as_array()
+            .map(|o| o.iter().collect())
+            .unwrap_or_default();
+        let how = match (
+            options.is_empty(),
+            q["multi_select"].as_bool().unwrap_or(false),
+        ) {
+            (true, _) => "free text",
+            (false, false) => "pick one",
+            (false, true) => "pick one or more, comma-separated",
+        };
+        out.push_str(&format!("Question {} ({how}): {text}\n", i + 1));
+        for o in options {
+            let label = o["label"].as_str().unwrap_or("");
+            match o["description"].as_str().filter(|d| !d.trim().is_empty()) {
+                Some(d) => out.push_str(&format!("  - {label}: {d}\n")),
+                None => out.push_str(&format!("  - {label}\n")),
+            }
+        }
+    }
+    out
 }
 
 /// The exact call that answers `request`, question texts included as the `answers` keys: for
@@ -146,10 +196,10 @@ pub async fn ask(call: &Call<'_>, wait: &Wait, request: &Value) -> Result<Asked,
         .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
     let form = Form::for_request(&wait.run_id, request);
     if !can_elicit {
-        return Ok(Asked::CannotAsk(format!(
-            "This client cannot ask its user, so the request is returned: ask the user, then answer with {}.",
-            answer_call(&wait.run_id, request)
-        )));
+        return Ok(Asked::CannotAsk(
+            "This client cannot ask its user, so the request is returned: show the user what it asks, then answer as the next step says."
+                .to_owned(),
+        ));
     }
     if modern {
         return Ok(input_required(wait, &form));
@@ -168,14 +218,12 @@ pub async fn ask(call: &Call<'_>, wait: &Wait, request: &Value) -> Result<Asked,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "elicitation failed");
             Asked::CannotAsk(format!(
-                "Asking the user failed ({e}); the request is still open. Answer with {}.",
-                answer_call(&wait.run_id, request)
+                "Asking the user failed ({e}); the request is still open: show the user what it asks, then answer as the next step says."
             ))
         }
         Err(_) => Asked::Declined(format!(
-            "The user did not answer within {} minutes; the request is still open. Answer with {}.",
+            "The user did not answer within {} minutes; the request is still open.",
             ASK_TIMEOUT.as_secs() / 60,
-            answer_call(&wait.run_id, request)
         )),
     })
 }
@@ -196,13 +244,9 @@ pub async fn finish_input_round(call: &Call<'_>, state: &ResumeState) -> Asked {
         .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok());
     match answer {
         Some(result) => forward(call, &form, result).await,
-        None => Asked::Declined(format!(
-            "No answer came back for the human request; it is still open. Answer with {}.",
-            answer_call(
-                &state.run_id,
-                &json!({"id": state.request_id, "type": state.kind})
-            )
-        )),
+        None => Asked::Declined(
+            "No answer came back for the human request; it is still open.".to_owned(),
+        ),
     }
 }
 
@@ -246,11 +290,7 @@ async fn forward(call: &Call<'_>, form: &Form, result: ElicitResult) -> Asked {
                 "cancelled"
             };
             return Asked::Declined(format!(
-                "The user {what} to answer; the request is still open and nothing was sent. Answer later with {}.",
-                answer_call(
-                    &form.run_id,
-                    &json!({"id": form.request_id, "type": form.kind})
-                )
+                "The user {what} to answer; the request is still open and nothing was sent."
             ));
         }
     }

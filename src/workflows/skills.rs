@@ -118,6 +118,13 @@ pub async fn sync_skill_directory(
 
 async fn sync(call: &Call<'_>, args: SyncSkillDirectoryArgs) -> CallToolResult {
     let local = call.services.local_files.clone();
+    if let Some(why) = local.unavailable() {
+        return common::error(format!(
+            "{why} Without a local folder: uploadSkill takes the Skill as a zip or a SKILL.md \
+             (content_base64), and createSkill takes name, description and the SKILL.md body as \
+             text (content); find them with searchTools or run them with callTool."
+        ));
+    }
     let root = match local.open_dir(&args.path) {
         Ok(d) => d,
         Err(why) => return common::error(why),
@@ -237,7 +244,7 @@ async fn download(call: &Call<'_>, args: DownloadSkillArgs) -> CallToolResult {
         && let Some(why) = local.unavailable()
     {
         return common::error(format!(
-            "{why} (Or omit destination to get the files in the answer.)"
+            "{why} Or omit destination to get the files in the answer."
         ));
     }
     let resp = match call
