@@ -801,7 +801,7 @@ pub(super) fn generate(op: &SpecOperation) -> EntryFile {
     if op.deprecated {
         description = format!("Deprecated by Duvo. {description}");
     }
-    EntryFile {
+    let mut entry = EntryFile {
         name: op.id.clone(),
         title,
         description,
@@ -827,6 +827,40 @@ pub(super) fn generate(op: &SpecOperation) -> EntryFile {
         input_schema: schema,
         api_names: BTreeMap::new(),
         not_in_spec: None,
+    };
+    let names: Vec<String> = op.args.iter().map(|a| a.name.clone()).collect();
+    snake_case_arguments(&mut entry, &names);
+    entry
+}
+
+/// Renames the arguments `names` of `e` to `snake_case` (`agentId` → `agent_id`, `sortBy` →
+/// `sort_by`), recording the API's spelling in `api_names` so the mapping still sends it and calls
+/// in the API's spelling keep working. A name whose snake form is already taken stays as it is.
+fn snake_case_arguments(e: &mut EntryFile, names: &[String]) {
+    use heck::ToSnakeCase;
+    let Some(Value::Object(props)) = e.input_schema.get_mut("properties") else {
+        return;
+    };
+    let mut renamed = Vec::new();
+    for name in names {
+        let snake = name.to_snake_case();
+        if snake == *name || snake.is_empty() || props.contains_key(&snake) {
+            continue;
+        }
+        let Some(schema) = props.remove(name) else {
+            continue;
+        };
+        props.insert(snake.clone(), schema);
+        let api = e.api_names.remove(name).unwrap_or_else(|| name.clone());
+        e.api_names.insert(snake.clone(), api);
+        renamed.push((name.clone(), snake));
+    }
+    if let Some(Value::Array(required)) = e.input_schema.get_mut("required") {
+        for r in required.iter_mut() {
+            if let Some((_, snake)) = renamed.iter().find(|(old, _)| r.as_str() == Some(old)) {
+                *r = json!(snake);
+            }
+        }
     }
 }
 
@@ -977,6 +1011,8 @@ pub(super) fn merge(mut e: EntryFile, op: &SpecOperation) -> (EntryFile, Operati
         e.input_schema
             .insert("required".into(), Value::Array(required));
     }
+    let added = change.added_arguments.clone();
+    snake_case_arguments(&mut e, &added);
     (e, change)
 }
 
