@@ -78,6 +78,9 @@ pub struct AppSettings {
     pub selection: Selection,
     /// Each HTTP request brings its own Duvo key (multi-tenant HTTP).
     pub passthrough_auth: bool,
+    /// OAuth resource-server mode: callers without a `dv_` key use the server's key, so the
+    /// demo keeps its key even with `passthrough_auth`.
+    pub oauth: bool,
     /// Local directories the workflows may use (stdio only; disabled elsewhere).
     pub local_files: LocalFiles,
     /// Further secrets to mask in upstream strings (e.g. the inbound HTTP token).
@@ -93,6 +96,7 @@ impl AppSettings {
             upstream,
             selection: Selection::default(),
             passthrough_auth: false,
+            oauth: false,
             local_files: LocalFiles::disabled(),
             secrets: Vec::new(),
             shared: SharedState::in_process(),
@@ -127,6 +131,7 @@ impl App {
             upstream,
             selection,
             passthrough_auth,
+            oauth,
             local_files,
             secrets,
             shared,
@@ -144,7 +149,7 @@ impl App {
                 let base_url = parse_base_url(emu.base_url())?;
                 // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the
                 // team is resolved per key; otherwise the demo key and team.
-                let (key, team) = if passthrough_auth {
+                let (key, team) = if passthrough_auth && !oauth {
                     (None, None)
                 } else {
                     (

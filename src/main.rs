@@ -221,6 +221,11 @@ async fn serve_http(args: HttpArgs) -> anyhow::Result<()> {
             duvo_mcp::transport::ready::SharedStateCheck(shared),
         ));
     }
+    // OAuth mode: a `duvo:read` token calling a tool that changes data gets 403 (step-up).
+    let state = app.server().state().clone();
+    let server = server.with_write_judge(std::sync::Arc::new(move |name, args| {
+        state.needs_write(name, args)
+    }));
     let banner = Banner {
         tools: app.tools(),
         upstream: app.upstream().to_owned(),
