@@ -59,7 +59,7 @@ enum Command {
         local: LocalArgs,
     },
     /// Serve MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, health at /healthz.
-    Http(HttpArgs),
+    Http(Box<HttpArgs>),
     /// Run the Duvo API emulator alone; prints its base URL and a demo key on stderr.
     #[cfg(feature = "demo")]
     Emulator {
@@ -143,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             filter,
             local,
         } => serve_stdio(connection, filter, local).await,
-        Command::Http(args) => serve_http(args).await,
+        Command::Http(args) => serve_http(*args).await,
         Command::Healthcheck(args) => duvo_mcp::healthcheck::run(args).await,
         #[cfg(feature = "demo")]
         Command::Emulator {
