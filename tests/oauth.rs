@@ -856,6 +856,28 @@ async fn with_passthrough_a_dv_key_keeps_its_meaning_and_oauth_uses_the_server_k
 }
 
 #[tokio::test]
+async fn the_shared_token_guards_metrics_only() {
+    const SHARED: &str = "metrics-token-0123456789abcdef";
+    let stack = Stack::start(&["--auth-token", SHARED]).await;
+    let metrics = stack.server.url("/metrics");
+    let r = http().get(&metrics).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = http()
+        .get(&metrics)
+        .bearer_auth(SHARED)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // It is no MCP credential: only OAuth tokens are.
+    let r = Mcp::modern(&stack.mcp, Stack::bearer(SHARED))
+        .call("listAgents", json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(stack.duvo_requests().await.is_empty());
+}
+
+#[tokio::test]
 async fn refuses_to_start_with_unsafe_oauth_settings() {
     let cases: [(&[&str], &str); 3] = [
         (

@@ -460,7 +460,8 @@ pub struct Guard {
     /// Inbound authentication.
     pub auth: InboundAuth,
     /// OAuth resource-server mode: `/mcp`, `/sse` and `/message` are authenticated by
-    /// [`crate::transport::oauth::layer`] instead of [`InboundAuth`].
+    /// [`crate::transport::oauth::layer`] instead of [`InboundAuth`]; the shared token, when set,
+    /// guards `/metrics` only.
     pub oauth: bool,
 }
 

@@ -141,12 +141,6 @@ impl Settings {
             }
             None
         } else {
-            if auth.has_token() {
-                anyhow::bail!(
-                    "--oauth-issuer and --auth-token (DUVO_MCP_AUTH_TOKEN) are two ways to admit \
-                     callers; use one. With OAuth every caller signs in at the issuer"
-                );
-            }
             Some(Arc::new(crate::transport::oauth::OAuth::new(
                 &args.oauth_issuers,
                 args.public_url.as_deref(),
@@ -301,6 +295,16 @@ impl HttpServer {
             addr,
         } = self;
         settings.metrics = crate::telemetry::metrics::install();
+        if settings.oauth.is_some()
+            && !settings.guard.auth.has_token()
+            && !addr.ip().is_loopback()
+            && settings.metrics.take().is_some()
+        {
+            tracing::warn!(
+                "/metrics is off: with --oauth-issuer on a public address it needs \
+                 DUVO_MCP_AUTH_TOKEN (which then guards /metrics only)"
+            );
+        }
         serve(factory, listener, &settings, || {
             print_banner(addr, &settings, &banner)
         })

@@ -38,6 +38,8 @@ pub struct Issuer {
     cache: RwLock<Cache>,
     /// Single flight: one discovery/JWKS fetch at a time per issuer.
     refresh: tokio::sync::Mutex<()>,
+    /// Least time between two fetches ([`REFRESH_COOLDOWN`]).
+    cooldown: Duration,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -94,6 +96,7 @@ impl Issuer {
             http,
             cache: RwLock::new(Cache::default()),
             refresh: tokio::sync::Mutex::new(()),
+            cooldown: REFRESH_COOLDOWN,
         }
     }
 
@@ -119,7 +122,7 @@ impl Issuer {
         let recent = self
             .read()
             .fetched
-            .is_some_and(|t| t.elapsed() < REFRESH_COOLDOWN);
+            .is_some_and(|t| t.elapsed() < self.cooldown);
         if recent {
             return Err(format!("no key {kid:?} in the issuer's JWKS"));
         }
@@ -259,6 +262,91 @@ async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Json;
+    use axum::routing::get;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A JWKS server whose key ids can change; counts JWKS fetches.
+    async fn keys_server(
+        kids: Arc<std::sync::Mutex<Vec<&'static str>>>,
+    ) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let issuer = base.clone();
+        let count = fetches.clone();
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/oauth-authorization-server",
+                get(move || {
+                    let i = issuer.clone();
+                    async move {
+                        Json(serde_json::json!({"issuer": i, "jwks_uri": format!("{i}/jwks")}))
+                    }
+                }),
+            )
+            .route(
+                "/jwks",
+                get(move || {
+                    let kids = kids.clone();
+                    let count = count.clone();
+                    async move {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        // Slow enough that concurrent lookups overlap.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let keys: Vec<_> = kids
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .map(|k| {
+                                serde_json::json!(
+                            {"kty": "RSA", "kid": k, "alg": "RS256", "n": "sXch", "e": "AQAB"})
+                            })
+                            .collect();
+                        Json(serde_json::json!({"keys": keys}))
+                    }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, fetches)
+    }
+
+    #[tokio::test]
+    async fn jwks_is_cached_refreshed_on_rotation_and_fetched_once_for_many() {
+        let kids = Arc::new(std::sync::Mutex::new(vec!["a"]));
+        let (base, fetches) = keys_server(kids.clone()).await;
+        let mut issuer = Issuer::new(base, reqwest::Client::new());
+        issuer.cooldown = Duration::from_secs(2);
+        let issuer = Arc::new(issuer);
+        // Many concurrent first lookups: one fetch (single flight).
+        let lookups: Vec<_> = (0..8)
+            .map(|_| {
+                let i = issuer.clone();
+                tokio::spawn(async move { i.key("a").await })
+            })
+            .collect();
+        for l in lookups {
+            assert!(l.await.unwrap().is_ok());
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Known kid: from the cache.
+        assert!(issuer.key("a").await.is_ok());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // The issuer rotates to "b"; within the cooldown an unknown kid is refused unfetched.
+        kids.lock().unwrap().push("b");
+        assert!(issuer.key("b").await.is_err());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // After it, the unknown kid triggers one refresh and is found.
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        assert!(issuer.key("b").await.is_ok());
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        // A kid that never exists costs at most one fetch per cooldown.
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        for _ in 0..5 {
+            assert!(issuer.key("zzz").await.is_err());
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn discovery_inserts_then_appends_the_path() {

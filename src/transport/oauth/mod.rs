@@ -229,10 +229,11 @@ fn subject_digest(g: &validate::Grant) -> String {
 
 /// The layer in front of `/mcp`, `/sse` and `/message` (see the module docs).
 pub async fn layer(State(oauth): State<Arc<OAuth>>, mut req: Request, next: Next) -> Response {
-    if !protected(req.uri().path()) {
+    req.headers_mut().remove(SUBJECT_HEADER);
+    // CORS preflights carry no credentials; they reach no tool.
+    if !protected(req.uri().path()) || req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
-    req.headers_mut().remove(SUBJECT_HEADER);
     if let Some(q) = req.uri().query()
         && url::form_urlencoded::parse(q.as_bytes())
             .any(|(k, _)| TOKEN_QUERY_PARAMS.contains(&k.as_ref()))
