@@ -149,14 +149,11 @@ impl App {
                 let base_url = parse_base_url(emu.base_url())?;
                 // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the
                 // team is resolved per key; otherwise the demo key and team.
-                let (key, team) = if passthrough_auth && !oauth {
-                    (None, None)
-                } else {
-                    (
-                        Some(crate::client::ApiKey::new(emu.demo_key())),
-                        Some(duvo_emulator::DEMO_TEAM_ID.to_owned()),
-                    )
-                };
+                // With OAuth too, OAuth callers use the demo key and `dv_` callers their own, so
+                // the team is resolved per key.
+                let key = (!passthrough_auth || oauth)
+                    .then(|| crate::client::ApiKey::new(emu.demo_key()));
+                let team = (!passthrough_auth).then(|| duvo_emulator::DEMO_TEAM_ID.to_owned());
                 let shown = format!("the built-in demo emulator at {}", emu.base_url());
                 emulator = Some(emu);
                 (ClientConfig::new(base_url, key), team, shown)
