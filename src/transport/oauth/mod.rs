@@ -170,7 +170,7 @@ impl OAuth {
         if let Some((code, description)) = error {
             value = format!(
                 "Bearer error=\"{code}\", error_description=\"{}\", {}",
-                description.replace(['"', '\\'], "'"),
+                header_safe(description),
                 value.trim_start_matches("Bearer ")
             );
         }
@@ -192,6 +192,19 @@ impl OAuth {
         );
         resp
     }
+}
+
+/// `text` as a quoted-string body: printable ASCII, no `"` or `\\`, at most 200 characters (an
+/// untrusted token's claims may end up in it; the header must stay valid).
+fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .take(200)
+        .collect()
 }
 
 /// Whether a path is one this layer protects.
@@ -410,6 +423,13 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn descriptions_stay_valid_header_text() {
+        let d = header_safe("issuer \"x\\y\u{7}é\" is not trusted");
+        assert_eq!(d, "issuer 'x'y??' is not trusted");
+        assert!(HeaderValue::from_str(&d).is_ok());
     }
 
     #[test]

@@ -76,6 +76,12 @@ async fn validate_jwt(token: &str, audience: &str, issuers: &[Issuer]) -> Result
             header.alg
         ));
     }
+    if matches!(
+        jwk.common.public_key_use,
+        Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+    ) {
+        return Err(format!("key {kid:?} is an encryption key"));
+    }
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("key {kid:?} unusable: {e}"))?;
     let mut v = Validation::new(header.alg);
     v.leeway = LEEWAY_SECS;
