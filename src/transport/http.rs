@@ -153,8 +153,8 @@ impl Settings {
             anyhow::bail!(
                 "refusing to listen on {} without authentication: anyone who can reach it could use \
                  this server. Set DUVO_MCP_AUTH_TOKEN (or --auth-token) to a long random secret \
-                 (with --passthrough-auth clients send it as X-MCP-Auth: Bearer <token>), or listen \
-                 on 127.0.0.1",
+                 (with --passthrough-auth clients send it as X-MCP-Auth: Bearer <token>), or sign \
+                 callers in with --oauth-issuer and --public-url, or listen on 127.0.0.1",
                 args.listen
             );
         }
