@@ -55,6 +55,7 @@ struct AuthServer {
     /// Opaque tokens and what introspection says about them.
     opaque: Mutex<HashMap<String, Value>>,
     jwks_fetches: AtomicUsize,
+    introspections: AtomicUsize,
     tokens_issued: Mutex<Vec<String>>,
     next: AtomicUsize,
 }
@@ -218,6 +219,7 @@ async fn introspect(
     Form(f): Form<HashMap<String, String>>,
 ) -> Json<Value> {
     let token = f.get("token").cloned().unwrap_or_default();
+    s.introspections.fetch_add(1, Ordering::SeqCst);
     Json(
         s.opaque
             .lock()
@@ -242,6 +244,7 @@ async fn start_auth_server() -> Arc<AuthServer> {
         codes: Mutex::default(),
         opaque: Mutex::default(),
         jwks_fetches: AtomicUsize::new(0),
+        introspections: AtomicUsize::new(0),
         tokens_issued: Mutex::default(),
         next: AtomicUsize::new(1),
     });
@@ -817,6 +820,8 @@ async fn opaque_tokens_are_introspected() {
         .call("startRun", json!({"agent_id": "x", "message": "hi"}))
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "read scope only");
+    // The active answer is reused (one introspection for both requests).
+    assert_eq!(stack.auth.introspections.load(Ordering::SeqCst), 1);
     let other = Mcp::modern(&stack.mcp, Stack::bearer("opaque-other-aud"))
         .call("listAgents", json!({}))
         .await;

@@ -58,6 +58,8 @@ pub struct OAuth {
     judge: std::sync::OnceLock<WriteJudge>,
     /// Largest body peeked for the tool name.
     max_body: usize,
+    /// Recent active introspection answers.
+    introspected: validate::IntrospectionCache,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -122,6 +124,7 @@ impl OAuth {
             passthrough,
             judge: std::sync::OnceLock::new(),
             max_body,
+            introspected: validate::IntrospectionCache::default(),
         })
     }
 
@@ -287,6 +290,7 @@ pub async fn layer(State(oauth): State<Arc<OAuth>>, mut req: Request, next: Next
         &oauth.resource,
         &oauth.issuers,
         oauth.introspection_client.as_ref(),
+        &oauth.introspected,
     )
     .await
     {

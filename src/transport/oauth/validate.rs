@@ -23,6 +23,53 @@ pub const ALLOWED_ALGS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
+/// How long an introspection answer is reused at most (and never past the token's `exp`).
+pub const INTROSPECTION_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Introspection answers kept at once.
+const INTROSPECTION_ENTRIES: usize = 10_000;
+
+/// Active introspection answers by SHA-256 of the token (the token itself is not kept), so an
+/// opaque token costs the issuer one call per minute, not one per request.
+pub struct IntrospectionCache(
+    std::sync::Mutex<lru::LruCache<[u8; 32], (Grant, std::time::Instant)>>,
+);
+
+impl Default for IntrospectionCache {
+    fn default() -> Self {
+        let cap = std::num::NonZeroUsize::new(INTROSPECTION_ENTRIES)
+            .unwrap_or(std::num::NonZeroUsize::MIN);
+        Self(std::sync::Mutex::new(lru::LruCache::new(cap)))
+    }
+}
+
+impl IntrospectionCache {
+    fn key(token: &str) -> [u8; 32] {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn get(&self, token: &str) -> Option<Grant> {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let k = Self::key(token);
+        match c.get(&k) {
+            Some((g, until)) if *until > std::time::Instant::now() => Some(g.clone()),
+            Some(_) => {
+                c.pop(&k);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, token: &str, grant: Grant, exp: i64) {
+        let left = exp.saturating_sub(chrono::Utc::now().timestamp());
+        let ttl =
+            std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0)).min(INTROSPECTION_TTL);
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        c.put(Self::key(token), (grant, std::time::Instant::now() + ttl));
+    }
+}
+
 /// Who a validated token speaks for and what it may do.
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -40,11 +87,14 @@ pub async fn validate(
     audience: &str,
     issuers: &[Issuer],
     introspection_client: Option<&(String, String)>,
+    cache: &IntrospectionCache,
 ) -> Result<Grant, String> {
     if token.split('.').count() == 3 {
         validate_jwt(token, audience, issuers).await
+    } else if let Some(g) = cache.get(token) {
+        Ok(g)
     } else {
-        introspect(token, audience, issuers, introspection_client).await
+        introspect(token, audience, issuers, introspection_client, cache).await
     }
 }
 
@@ -126,6 +176,7 @@ async fn introspect(
     audience: &str,
     issuers: &[Issuer],
     client: Option<&(String, String)>,
+    cache: &IntrospectionCache,
 ) -> Result<Grant, String> {
     let mut offered = false;
     for issuer in issuers {
@@ -155,10 +206,12 @@ async fn introspect(
         }
         let now = chrono::Utc::now().timestamp();
         let exp = claims.get("exp").and_then(Value::as_i64);
-        if exp.is_none_or(|e| e + LEEWAY_SECS as i64 <= now) {
+        let Some(exp) = exp.filter(|e| e + LEEWAY_SECS as i64 > now) else {
             return Err("the token has expired (or has no exp)".to_owned());
-        }
-        return Ok(grant(issuer.url.clone(), &claims));
+        };
+        let g = grant(issuer.url.clone(), &claims);
+        cache.put(token, g.clone(), exp);
+        return Ok(g);
     }
     Err(if offered {
         "the token is not active".to_owned()
