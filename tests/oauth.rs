@@ -535,7 +535,8 @@ async fn state_token(stack: &Stack) -> String {
 
 #[tokio::test]
 async fn tokens_for_another_audience_issuer_or_key_never_reach_a_tool() {
-    let stack = Stack::start(&[]).await;
+    // A second trusted issuer (unreachable): tokens are matched to their own issuer by `iss`.
+    let stack = Stack::start(&["--oauth-issuer", "http://127.0.0.1:2/second"]).await;
     let a = &stack.auth;
     let now = chrono::Utc::now().timestamp();
     let key2 = EncodingKey::from_rsa_pem(KEY_2.as_bytes()).unwrap();
@@ -566,6 +567,15 @@ async fn tokens_for_another_audience_issuer_or_key_never_reach_a_tool() {
             "wrong iss",
             a.sign(
                 &with("iss", json!("http://127.0.0.1:1")),
+                Algorithm::RS256,
+                Some(KID),
+                &a.key,
+            ),
+        ),
+        (
+            "the other trusted issuer's iss, this issuer's key",
+            a.sign(
+                &with("iss", json!("http://127.0.0.1:2/second")),
                 Algorithm::RS256,
                 Some(KID),
                 &a.key,
@@ -647,7 +657,7 @@ async fn tokens_for_another_audience_issuer_or_key_never_reach_a_tool() {
     // JWKS cached: one fetch for the first key lookup, none per request, and unknown kids do
     // not trigger a refetch inside the cooldown.
     for _ in 0..3 {
-        let r = Mcp::modern(&stack.mcp, Stack::bearer(&cases[5].1))
+        let r = Mcp::modern(&stack.mcp, Stack::bearer(&cases[6].1))
             .call("listAgents", json!({}))
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
