@@ -79,6 +79,9 @@ pub struct AppSettings {
     pub selection: Selection,
     /// Each HTTP request brings its own Duvo key (multi-tenant HTTP).
     pub passthrough_auth: bool,
+    /// OAuth resource-server mode: callers without a `dv_` key use the server's key, so the
+    /// demo keeps its key even with `passthrough_auth`.
+    pub oauth: bool,
     /// Local directories the workflows may use (stdio only; disabled elsewhere).
     pub local_files: LocalFiles,
     /// Further secrets to mask in upstream strings (e.g. the inbound HTTP token).
@@ -98,6 +101,7 @@ impl AppSettings {
             upstream,
             selection: Selection::default(),
             passthrough_auth: false,
+            oauth: false,
             local_files: LocalFiles::disabled(),
             secrets: Vec::new(),
             shared: SharedState::in_process(),
@@ -134,6 +138,7 @@ impl App {
             upstream,
             selection,
             passthrough_auth,
+            oauth,
             local_files,
             secrets,
             shared,
@@ -164,14 +169,11 @@ impl App {
                 let base_url = parse_base_url(emu.base_url())?;
                 // Passthrough: callers bring keys (the emulator accepts any dv_… key) and the
                 // team is resolved per key; otherwise the demo key and team.
-                let (key, team) = if passthrough_auth {
-                    (None, None)
-                } else {
-                    (
-                        Some(crate::client::ApiKey::new(emu.demo_key())),
-                        Some(duvo_emulator::DEMO_TEAM_ID.to_owned()),
-                    )
-                };
+                // With OAuth too, OAuth callers use the demo key and `dv_` callers their own, so
+                // the team is resolved per key.
+                let key = (!passthrough_auth || oauth)
+                    .then(|| crate::client::ApiKey::new(emu.demo_key()));
+                let team = (!passthrough_auth).then(|| duvo_emulator::DEMO_TEAM_ID.to_owned());
                 let shown = format!("the built-in demo emulator at {}", emu.base_url());
                 if spec_source.is_none() {
                     spec_source = Some(SpecSource::Url(format!("{}/openapi.json", emu.base_url())));

@@ -153,6 +153,20 @@ pub struct HttpArgs {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub stateless: bool,
+    /// OAuth resource-server mode: trust access tokens from this authorization server (issuer
+    /// URL, exactly as in its metadata; repeatable or comma-separated). Tokens must be issued for
+    /// --public-url; Duvo is called with the server's own DUVO_API_KEY.
+    #[arg(
+        long = "oauth-issuer",
+        env = "DUVO_MCP_OAUTH_ISSUER",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub oauth_issuers: Vec<String>,
+    /// The exact URL clients use for this server's /mcp endpoint (OAuth resource identifier,
+    /// e.g. https://mcp.example.com/mcp); never derived from Host or X-Forwarded-*.
+    #[arg(long, env = "DUVO_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// A flag value that must never be printed (`Debug` shows `<redacted>`).
@@ -172,20 +186,36 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// `DUVO_MCP_OAUTH_CLIENT_ID` and `DUVO_MCP_OAUTH_CLIENT_SECRET`: how this server authenticates
+/// to the issuers' RFC 7662 introspection endpoints (opaque tokens), when both are set.
+fn introspection_client() -> Option<(String, String)> {
+    let id = crate::config::env("DUVO_MCP_OAUTH_CLIENT_ID")?;
+    let secret = crate::config::env("DUVO_MCP_OAUTH_CLIENT_SECRET")?;
+    Some((id, secret))
+}
+
 impl HttpArgs {
     /// What the composition root builds the server from.
     pub fn app_settings(&self) -> anyhow::Result<AppSettings> {
         Ok(AppSettings {
             selection: self.filter.selection()?,
             passthrough_auth: self.passthrough_auth,
+            oauth: self.oauth(),
             // The inbound token never goes upstream, but mask it in upstream strings all the same.
             secrets: self.auth_token.iter().map(|t| t.0.clone()).collect(),
             spec: self.spec.choice(),
+            // OAuth callers are served with the server's key, so it is needed even with
+            // --passthrough-auth (which then applies to `dv_` bearers only).
             ..AppSettings::new(Upstream::from_args(
                 &self.connection,
-                self.passthrough_auth,
+                self.passthrough_auth && !self.oauth(),
             )?)
         })
+    }
+
+    /// Whether OAuth resource-server mode is on (`--oauth-issuer`).
+    pub fn oauth(&self) -> bool {
+        self.oauth_issuers.iter().any(|i| !i.trim().is_empty())
     }
 
     /// The transport's settings (checked when the server binds).
@@ -207,6 +237,9 @@ impl HttpArgs {
             shutdown_timeout: self.shutdown_timeout,
             sse: !self.no_sse,
             stateless: self.stateless,
+            oauth_issuers: self.oauth_issuers.clone(),
+            public_url: self.public_url.clone(),
+            oauth_introspection_client: introspection_client(),
         }
     }
 

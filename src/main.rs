@@ -62,7 +62,7 @@ enum Command {
         spec: SpecArgs,
     },
     /// Serve MCP over HTTP: Streamable HTTP at /mcp, legacy SSE at /sse, health at /healthz.
-    Http(HttpArgs),
+    Http(Box<HttpArgs>),
     /// Run the Duvo API emulator alone; prints its base URL and a demo key on stderr.
     #[cfg(feature = "demo")]
     Emulator {
@@ -174,7 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             local,
             spec,
         } => serve_stdio(connection, filter, local, spec).await,
-        Command::Http(args) => serve_http(args).await,
+        Command::Http(args) => serve_http(*args).await,
         Command::Healthcheck(args) => duvo_mcp::healthcheck::run(args).await,
         #[cfg(feature = "demo")]
         Command::Emulator {
@@ -291,6 +291,11 @@ async fn serve_http(args: HttpArgs) -> anyhow::Result<()> {
             duvo_mcp::transport::ready::SharedStateCheck(shared),
         ));
     }
+    // OAuth mode: a `duvo:read` token calling a tool that changes data gets 403 (step-up).
+    let state = app.server().state().clone();
+    let server = server.with_write_judge(std::sync::Arc::new(move |name, args| {
+        state.needs_write(name, args)
+    }));
     let banner = Banner {
         tools: app.tools(),
         upstream: app.upstream().to_owned(),

@@ -9,7 +9,8 @@
 //!    its response (unless 429/5xx) is stored for 24 hours.
 //!
 //! Every response gets `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset`,
-//! and is appended to the request log (`GET /_emulator/requests`) without the key itself.
+//! and is appended to the request log (`GET /_emulator/requests`) without the key itself (only
+//! what kind of credential it was: `credential`).
 //! The seeded fault profile (`faults.rs`) runs in an outer layer; what it did to a request that
 //! reaches this middleware (delays, `*_after_commit` faults) is added to its log entry.
 
@@ -175,6 +176,7 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
         "query": query,
         "idempotency_key": idem_key,
         "authorization_present": auth_raw.is_some(),
+        "credential": credential_kind(auth_raw.as_deref()),
         "traceparent": traceparent,
         "status": status,
     });
@@ -183,6 +185,20 @@ pub async fn api_middleware(State(st): State<Arc<AppState>>, req: Request, next:
     }
     st.control().log(entry);
     resp
+}
+
+/// What kind of credential a request presented, for the request log (never the value):
+/// `demo` (the demo key), `other_team`, `dv_key` (another `dv_…` key), `not_dv` (a bearer that
+/// is no Duvo key, e.g. an OAuth token that should never reach Duvo), `malformed`, or null.
+fn credential_kind(auth_raw: Option<&str>) -> Option<&'static str> {
+    let raw = auth_raw?;
+    Some(match bearer(Some(raw)) {
+        Some(k) if k == super::DEMO_API_KEY => "demo",
+        Some(k) if k == OTHER_TEAM_KEY => "other_team",
+        Some(k) if k.starts_with("dv_") => "dv_key",
+        Some(_) => "not_dv",
+        None => "malformed",
+    })
 }
 
 async fn process(

@@ -224,7 +224,7 @@ impl Gateway {
                 kind,
             })
         };
-        if self.passthrough_auth && opts.key.is_none() {
+        if self.passthrough_auth && opts.key.is_none() && !self.client.has_default_key() {
             return Err(fail(args, None, FailureKind::NoKey));
         }
         let args = match validate(entry, args, opts.file.is_some()) {

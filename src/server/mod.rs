@@ -268,6 +268,23 @@ impl ServerState {
         &self.services.gateway
     }
 
+    /// Whether a `tools/call` of `name` with `args` changes data (needs OAuth `duvo:write`):
+    /// a tool not marked read-only; `callTool` is judged by the tool it runs. Unknown names and
+    /// `searchTools` do not (the server answers them itself).
+    pub fn needs_write(&self, name: &str, args: &serde_json::Value) -> bool {
+        match name {
+            meta::SEARCH_TOOLS => false,
+            meta::CALL_TOOL => match args.get("name").and_then(|n| n.as_str()) {
+                Some(meta::CALL_TOOL | meta::SEARCH_TOOLS) | None => false,
+                Some(inner) => {
+                    let inner_args = args.get("arguments").cloned().unwrap_or_default();
+                    self.needs_write(inner, &inner_args)
+                }
+            },
+            _ => self.catalog().get(name).is_some_and(|e| !e.read_only()),
+        }
+    }
+
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
     pub fn listed_tools(&self) -> Vec<Tool> {
         tool_list(&self.view.load().listed, self.selection.read_only)
@@ -342,10 +359,24 @@ impl DuvoServer {
         } else {
             None
         };
-        // Headers (X-MCP-*) and /mcp query parameters narrow in turn; never widen.
+        // Headers (X-MCP-*) and /mcp query parameters narrow in turn; never widen. An OAuth
+        // token with `duvo:read` only (set by the OAuth layer) narrows to read-only tools.
+        let oauth_read = parts
+            .extensions
+            .get::<crate::transport::oauth::scopes::Access>()
+            == Some(&crate::transport::oauth::scopes::Access::Read);
+        let oauth_sel = oauth_read.then(|| Selection {
+            toolsets: vec!["all".to_owned()],
+            tools: Vec::new(),
+            exclude_tools: Vec::new(),
+            read_only: true,
+        });
         let mut read_only = false;
         let mut narrowed: Option<(Enabled, Enabled)> = None;
-        for sel in scope::request_selections(parts) {
+        for sel in oauth_sel
+            .into_iter()
+            .chain(scope::request_selections(parts))
+        {
             read_only |= sel.read_only;
             let (listed, allowed) = narrowed
                 .as_ref()

@@ -31,6 +31,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Open connections before `accept` waits.
     pub max_connections: usize,
+    /// HTTP/1 response header names in Title-Case (`WWW-Authenticate`), for OAuth clients.
+    pub title_case_headers: bool,
 }
 
 /// Accepts connections on `listener` and serves `app` on them until `stop` is cancelled; then
@@ -93,7 +95,8 @@ pub async fn serve(
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
+                .header_read_timeout(limits.header_read_timeout)
+                .title_case_headers(limits.title_case_headers);
             builder
                 .http2()
                 .timer(TokioTimer::new())

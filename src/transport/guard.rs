@@ -459,6 +459,10 @@ pub struct Guard {
     pub origins: OriginList,
     /// Inbound authentication.
     pub auth: InboundAuth,
+    /// OAuth resource-server mode: `/mcp`, `/sse` and `/message` are authenticated by
+    /// [`crate::transport::oauth::layer`] instead of [`InboundAuth`]; the shared token, when set,
+    /// guards `/metrics` only.
+    pub oauth: bool,
 }
 
 /// A 403 with a plain-text reason.
@@ -528,6 +532,9 @@ impl Guard {
             }
         }
         if req.uri().path() == HEALTH_PATH {
+            return Ok(());
+        }
+        if self.oauth && req.uri().path() != METRICS_PATH {
             return Ok(());
         }
         let check = if req.uri().path() == METRICS_PATH {

@@ -74,6 +74,12 @@ pub struct HttpSettings {
     pub sse: bool,
     /// Serve only stateless 2026-07-28 requests on /mcp (legacy sessions refused, /sse off).
     pub stateless: bool,
+    /// OAuth resource-server mode: the trusted authorization servers (issuer URLs).
+    pub oauth_issuers: Vec<String>,
+    /// The exact `/mcp` URL clients use (the OAuth resource identifier).
+    pub public_url: Option<String>,
+    /// Client id and secret for RFC 7662 introspection of opaque tokens, if any.
+    pub oauth_introspection_client: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for HttpSettings {
@@ -85,6 +91,8 @@ impl std::fmt::Debug for HttpSettings {
                 &self.auth_token.as_ref().map(|_| "<redacted>"),
             )
             .field("passthrough_auth", &self.passthrough_auth)
+            .field("oauth_issuers", &self.oauth_issuers)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +116,8 @@ struct Settings {
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// `--stateless`: only 2026-07-28 stateless requests on `/mcp`, no `/sse`.
     stateless: bool,
+    /// OAuth resource-server mode.
+    oauth: Option<Arc<crate::transport::oauth::OAuth>>,
 }
 
 impl Settings {
@@ -125,12 +135,26 @@ impl Settings {
         };
         let token = args.auth_token.as_deref().filter(|t| !t.trim().is_empty());
         let auth = InboundAuth::new(token, args.passthrough_auth)?;
-        if !args.listen.ip().is_loopback() && !auth.has_token() {
+        let oauth = if args.oauth_issuers.iter().all(|i| i.trim().is_empty()) {
+            if args.public_url.is_some() {
+                tracing::warn!("--public-url has no effect without --oauth-issuer");
+            }
+            None
+        } else {
+            Some(Arc::new(crate::transport::oauth::OAuth::new(
+                &args.oauth_issuers,
+                args.public_url.as_deref(),
+                args.oauth_introspection_client.clone(),
+                args.passthrough_auth,
+                args.max_body_bytes,
+            )?))
+        };
+        if !args.listen.ip().is_loopback() && !auth.has_token() && oauth.is_none() {
             anyhow::bail!(
                 "refusing to listen on {} without authentication: anyone who can reach it could use \
                  this server. Set DUVO_MCP_AUTH_TOKEN (or --auth-token) to a long random secret \
-                 (with --passthrough-auth clients send it as X-MCP-Auth: Bearer <token>), or listen \
-                 on 127.0.0.1",
+                 (with --passthrough-auth clients send it as X-MCP-Auth: Bearer <token>), or sign \
+                 callers in with --oauth-issuer and --public-url, or listen on 127.0.0.1",
                 args.listen
             );
         }
@@ -160,6 +184,7 @@ impl Settings {
                 hosts,
                 origins,
                 auth,
+                oauth: oauth.is_some(),
             }),
             max_body: args.max_body_bytes,
             max_sessions: args.max_sessions,
@@ -168,6 +193,8 @@ impl Settings {
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_secs(args.header_read_timeout),
                 max_connections: args.max_connections,
+                // `WWW-Authenticate` as written, for clients that match it case-sensitively.
+                title_case_headers: oauth.is_some(),
             },
             body_read: Duration::from_secs(args.body_read_timeout),
             idle: Duration::from_secs(args.session_idle_timeout),
@@ -176,6 +203,7 @@ impl Settings {
             checks: crate::transport::ready::Checks::default(),
             metrics: None,
             stateless: args.stateless,
+            oauth,
         })
     }
 
@@ -249,6 +277,15 @@ impl HttpServer {
         self
     }
 
+    /// In OAuth mode, tells the scope check which `tools/call`s change data (and so need
+    /// `duvo:write`); without it a `duvo:read` token is narrowed by the server alone.
+    pub fn with_write_judge(self, judge: crate::transport::oauth::WriteJudge) -> Self {
+        if let Some(o) = &self.settings.oauth {
+            o.set_judge(judge);
+        }
+        self
+    }
+
     /// Serves handlers from `factory` until SIGINT/SIGTERM, then drains; prints the banner on
     /// stderr once it accepts connections.
     pub async fn serve<F: ServerFactory>(self, factory: F, banner: Banner) -> anyhow::Result<()> {
@@ -258,6 +295,16 @@ impl HttpServer {
             addr,
         } = self;
         settings.metrics = crate::telemetry::metrics::install();
+        if settings.oauth.is_some()
+            && !settings.guard.auth.has_token()
+            && !addr.ip().is_loopback()
+            && settings.metrics.take().is_some()
+        {
+            tracing::warn!(
+                "/metrics is off: with --oauth-issuer on a public address it needs \
+                 DUVO_MCP_AUTH_TOKEN (which then guards /metrics only)"
+            );
+        }
         serve(factory, listener, &settings, || {
             print_banner(addr, &settings, &banner)
         })
@@ -292,6 +339,20 @@ fn print_banner(addr: SocketAddr, s: &Settings, b: &Banner) {
         );
     }
     let auth = &s.guard.auth;
+    if let Some(o) = &s.oauth {
+        let issuers: Vec<&str> = o.issuers.iter().map(|i| i.url.as_str()).collect();
+        eprintln!(
+            "  auth:            OAuth access tokens for {} from {}{}",
+            o.resource,
+            issuers.join(", "),
+            if auth.passthrough() {
+                ", or each caller's Authorization: Bearer dv_… key"
+            } else {
+                ""
+            }
+        );
+        eprintln!("  OAuth metadata:  {}", o.metadata_url());
+    }
     let mode = match (auth.has_token(), auth.passthrough()) {
         (true, true) => {
             "X-MCP-Auth: Bearer <token> and each caller's Authorization: Bearer dv_… key"
@@ -300,7 +361,9 @@ fn print_banner(addr: SocketAddr, s: &Settings, b: &Banner) {
         (false, true) => "each caller's Authorization: Bearer dv_… key (passthrough)",
         (false, false) => "none (loopback only)",
     };
-    eprintln!("  auth:            {mode}");
+    if s.oauth.is_none() {
+        eprintln!("  auth:            {mode}");
+    }
     if s.stateless {
         eprintln!(
             "  mode:            stateless (2026-07-28 requests only; legacy sessions and /sse off)"
@@ -331,7 +394,12 @@ where
     sessions.session_config.keep_alive = Some(s.idle);
     let sessions = Arc::new(sessions);
     let limits = Limits::new(s.max_sessions, s.max_streams, Some(sessions.clone()));
-    let owners = Owners::new(s.guard.auth.clone(), s.max_per_caller, sessions.clone());
+    let owners = Owners::new(
+        s.guard.auth.clone(),
+        s.oauth.is_some(),
+        s.max_per_caller,
+        sessions.clone(),
+    );
     let app = router(factory, s, sessions, limits.clone(), owners, ct.clone());
 
     let stop_accepting = CancellationToken::new();
@@ -450,8 +518,14 @@ fn router<F: ServerFactory>(
         checks: s.checks.clone(),
         limits: limits.clone(),
     };
+    let mut app = app.fallback(not_found);
+    if let Some(oauth) = &s.oauth {
+        app = app.layer(from_fn_with_state(
+            oauth.clone(),
+            crate::transport::oauth::layer,
+        ));
+    }
     let guarded = app
-        .fallback(not_found)
         .layer(from_fn_with_state(
             BodyDeadline {
                 max: s.max_body,
@@ -464,7 +538,15 @@ fn router<F: ServerFactory>(
     // Liveness answers whatever the Host (Kubernetes probes send `Host: <pod-ip>:<port>`) and
     // without the token: it reveals nothing. It still says 503 while draining.
     // Readiness likewise, and outside the drain layer: it reports draining in its own JSON.
-    Router::new()
+    let mut outer = Router::new();
+    if let Some(oauth) = &s.oauth {
+        // Public metadata: no Host, Origin or token check (like /healthz).
+        let meta = get(crate::transport::oauth::metadata).with_state(oauth.clone());
+        outer = outer
+            .route(crate::transport::oauth::METADATA_ROOT, meta.clone())
+            .route(&oauth.metadata_path(), meta);
+    }
+    outer
         .route(crate::transport::guard::HEALTH_PATH, get(healthz))
         .layer(from_fn_with_state(limits, drain))
         .route(

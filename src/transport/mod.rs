@@ -9,6 +9,7 @@ pub mod limits;
 pub mod lines;
 pub mod malformed;
 pub mod metrics_route;
+pub mod oauth;
 pub mod owners;
 pub mod ready;
 pub mod sse;

@@ -8,7 +8,9 @@
 //! caller. Wherever callers present credentials (a passthrough key, the shared token, or both)
 //! each caller (fingerprint) may also hold at most `per_caller` sessions, so one client cannot
 //! fill the global cap. With a shared token alone every client is the same caller: size
-//! `--max-sessions-per-caller` for all of them together.
+//! `--max-sessions-per-caller` for all of them together. In OAuth resource-server mode a session
+//! is bound to the token's issuer and subject (not the token itself, which a refresh replaces),
+//! so a user keeps their sessions across token refreshes and no other user can use them.
 
 use crate::transport::guard::InboundAuth;
 use http::HeaderMap;
@@ -61,14 +63,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Owners {
     /// A table for a server authenticating with `auth`; `per_caller` caps each caller's sessions
-    /// whenever callers present credentials (passthrough key and/or shared token); `mcp_table` is
-    /// rmcp's live-session table.
+    /// whenever callers present credentials (passthrough key, shared token, or an OAuth token
+    /// when `oauth`); `mcp_table` is rmcp's live-session table.
     pub fn new(
         auth: InboundAuth,
+        oauth: bool,
         per_caller: usize,
         mcp_table: Arc<LocalSessionManager>,
     ) -> Arc<Self> {
-        let per_caller = (auth.passthrough() || auth.has_token()).then_some(per_caller);
+        let per_caller = (auth.passthrough() || auth.has_token() || oauth).then_some(per_caller);
         Arc::new(Self {
             salt: rand::random(),
             auth,
@@ -88,9 +91,13 @@ impl Owners {
     /// The fingerprint of the credentials in `headers` (already admitted by the guard).
     pub fn fingerprint(&self, headers: &HeaderMap) -> Fingerprint {
         let (token, key) = self.auth.presented(headers);
+        // OAuth: the validated token's issuer and subject (set by the OAuth layer only).
+        let subject = headers
+            .get(crate::transport::oauth::SUBJECT_HEADER)
+            .and_then(|v| v.to_str().ok());
         let mut h = Sha256::new();
         h.update(self.salt);
-        for part in [token, key] {
+        for part in [token, key, subject] {
             match part {
                 Some(v) => {
                     h.update([1u8]);

@@ -4,7 +4,9 @@
 #   1. Python `mcp` SDK (pinned in requirements.txt): Streamable HTTP (legacy session, 2026-07-28,
 #      auto) and the legacy SSE client; list, call, tool error, progress; a token-protected server.
 #   2. MCP Inspector CLI (pinned in package.json) over stdio, /mcp (both eras) and /sse.
-#   3. The official conformance suite against /mcp, `--requirements 2025-11-25` and `2026-07-28`,
+#   3. OAuth interop: npm `oidc-provider` (DCR, PKCE, resource indicators, JWT access tokens) and
+#      the TypeScript SDK's OAuth client against `duvo-mcp http --oauth-issuer` (oauth_interop.mjs).
+#   4. The official conformance suite against /mcp, `--requirements 2025-11-25` and `2026-07-28`,
 #      each with its strict expected-failures baseline (conformance/expected-failures-*.yaml).
 #
 # Needs what .ci/run installs: Node >= 22 in .ci/node, tests/external/node_modules, .ci/venv.
@@ -154,6 +156,15 @@ inspect token-sse 0 "$HAS_LIST" -- "$URL_TOK/sse" --header "Authorization: Beare
 inspect token-missing 3 'r["error"]["code"] == "auth_required" and "Unauthorized" in r["error"]["message"]' -- "$URL_TOK/mcp" --method tools/list
 record "inspector $(node -p "require('$EXT/node_modules/@modelcontextprotocol/inspector/package.json').version")" \
   "$I_FAIL" "$I_PASS passed, $I_FAIL failed (stdio, /mcp legacy+modern, /sse, token)"
+
+echo "== external: OAuth interop (oidc-provider + TypeScript SDK client)"
+# Starts its own authorization server and `duvo-mcp http --demo --oauth-issuer …` (killed by the
+# script itself, also on failure); bounded to 90 s.
+timeout 90 node "$EXT/oauth_interop.mjs" "$BIN" >"$OUT/oauth-interop.log" 2>&1
+rc=$?
+grep -v 'oidc-provider \(WARNING\|NOTICE\)' "$OUT/oauth-interop.log" | tail -n 5
+record "oauth interop oidc-provider $(node -p "require('$EXT/node_modules/oidc-provider/package.json').version")" \
+  "$rc" "$(grep -o 'PASS.*\|FAIL.*' "$OUT/oauth-interop.log" | tail -n1)"
 
 CONF="$EXT/node_modules/.bin/conformance"
 CONF_VERSION="$(node -p "require('$EXT/node_modules/@modelcontextprotocol/conformance/package.json').version")"

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 /// Bound on every wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(20);
 /// Environment variables cleared before spawning, so the host's settings never leak in.
-const CLEARED: [&str; 26] = [
+const CLEARED: [&str; 30] = [
     "DUVO_API_KEY",
     "DUVO_API_BASE_URL",
     "DUVO_TEAM_ID",
@@ -42,6 +42,10 @@ const CLEARED: [&str; 26] = [
     "DUVO_MCP_STATE_KEY_PREVIOUS",
     "DUVO_MCP_STATELESS",
     "DUVO_MCP_LOG_FORMAT",
+    "DUVO_MCP_OAUTH_ISSUER",
+    "DUVO_MCP_PUBLIC_URL",
+    "DUVO_MCP_OAUTH_CLIENT_ID",
+    "DUVO_MCP_OAUTH_CLIENT_SECRET",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "DUVO_OPENAPI_CACHE_DIR",
     "DUVO_OPENAPI_TIMEOUT",
