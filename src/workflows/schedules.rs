@@ -40,7 +40,8 @@ pub fn list_schedules_tool() -> Tool {
         "listSchedules",
         "List the Team's Schedules",
         "Lists your schedules across all Assignments of the team in one call: schedule id, \
-         Assignment id and name, enabled, frequency, time, timezone, cron and task. Pause one with \
+         Assignment id and name, enabled, and when each runs (frequency, time, timezone, cron), \
+         and its task. Pause one with \
          updateSchedule {agent_id, schedule_id, enabled: false}.",
         inline_schema::<ListSchedulesArgs>(),
         Hints {
