@@ -17,10 +17,8 @@ pub const DEFAULT_TOOLS: &[&str] = &[
     "listAgents",
     "getAgent",
     "listAgentRevisions",
-    "getRevision",
     // Queues and Cases.
     "listQueues",
-    "getQueue",
     "createQueue",
     "createCases",
     "listCases",
