@@ -233,15 +233,22 @@ mod tests {
 
     #[test]
     fn default_selection_is_sorted_and_complete_for_default_sets() {
-        let c = Catalog::embedded().expect("catalog");
+        let c = crate::workflows::full_catalog().expect("catalog");
         let e = c.select(&Selection::default()).expect("select");
-        let expected: usize = c
+        let from_sets: Vec<&str> = c
             .toolsets()
             .iter()
             .filter(|t| t.default)
-            .map(|t| t.tools.len())
-            .sum();
-        assert_eq!(e.entries().len(), expected);
+            .flat_map(|t| t.tools.iter().map(String::as_str))
+            .collect();
+        let extra = DEFAULT_TOOLS
+            .iter()
+            .filter(|n| !from_sets.contains(n))
+            .count();
+        assert_eq!(e.entries().len(), from_sets.len() + extra);
+        for name in DEFAULT_TOOLS {
+            assert!(e.get(name).is_some(), "{name} is not in the catalog");
+        }
         let mut sorted = names(&e);
         sorted.sort();
         assert_eq!(names(&e), sorted);
