@@ -17,8 +17,8 @@ use std::sync::Arc;
 pub struct Shaper {
     /// The REST tool it wraps (and whose name it keeps).
     pub tool: &'static str,
-    /// Sentence appended to the tool's description.
-    pub description_suffix: &'static str,
+    /// The shaped tool's description (replaces the REST one, which describes Duvo's answer).
+    pub description: &'static str,
     /// Arguments the server applies itself: name and JSON schema, added to the tool's schema
     /// and removed before the REST call.
     pub local_args: fn() -> Vec<(&'static str, Value)>,
@@ -34,9 +34,11 @@ pub struct Shaper {
 pub fn shapers() -> &'static [Shaper] {
     &[Shaper {
         tool: "listAgents",
-        description_suffix: " Compact by default (id, name, folder, latest Revision, connections, \
-            queue, last Job; schedules when include_schedules); detail \"full\" returns Duvo's \
-            whole answer, getAgent one Assignment in full. name filters by name.",
+        description: "Lists the team's Assignments (agents), compact: id, name, folder_id, \
+            latest_revision (id, name, status), connections, case_queue_name, last_run_at, and \
+            your schedules with include_schedules. name filters by name; detail \"full\" returns \
+            Duvo's whole answer (SOP text, creators, configs); getAgent gives one in full. \
+            Returns agents[] and total; page with offset.",
         local_args: list_agents_local_args,
         run: |call, sent, local| Box::pin(list_agents(call, sent, local)),
     }]
@@ -61,12 +63,7 @@ pub fn register(catalog: &mut Catalog) -> Result<(), CatalogError> {
             }
         }
         tool.input_schema = Arc::new(schema);
-        let description = format!(
-            "{}{}",
-            tool.description.as_deref().unwrap_or_default(),
-            s.description_suffix
-        );
-        tool.description = Some(description.into());
+        tool.description = Some(s.description.into());
         catalog.add_composite(&rest.toolset, tool)?;
     }
     Ok(())
