@@ -85,7 +85,7 @@ version_ok() {
     fail "unexpected --version: $out"
 }
 
-# The default tools/list of a --demo server started by COMMAND (27 tools incl. searchTools).
+# The default tools/list of a --demo server started by COMMAND (the default list, incl. searchTools).
 demo_tools_ok() {
   local spec out
   spec="$("$PY" -c 'import json, os, sys; print(json.dumps({"command": sys.argv[1], "args": sys.argv[2:] + ["stdio", "--demo"], "env": {"PATH": os.environ["PATH"]}, "call": {"name": "listAgents", "arguments": {}}}))' "$@")"

@@ -45,6 +45,7 @@ pub fn listed(enabled: &Enabled, read_only: bool) -> Vec<(String, Tool)> {
         .collect();
     all.push(("meta".to_owned(), meta::search_tool()));
     all.push(("meta".to_owned(), meta::call_tool(read_only)));
+    all.push(("meta".to_owned(), meta::call_read_tool()));
     all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     all
 }

@@ -171,8 +171,8 @@ const EXCLUDED_FILE: &str = "spec/excluded-operations.json";
 /// always-listed meta tools, which get a fixed reserve.
 const MAX_DEFAULT_TOOLS: usize = 40;
 const MAX_DEFAULT_LIST_BYTES: usize = 32_000;
-const META_TOOLS: usize = 2;
-const META_TOOLS_RESERVED_BYTES: usize = 2_500;
+const META_TOOLS: usize = 3;
+const META_TOOLS_RESERVED_BYTES: usize = 3_000;
 
 const FILE_KEYS: &[&str] = &["toolset", "title", "description", "default", "tools"];
 const ENTRY_KEYS: &[&str] = &[

@@ -62,7 +62,7 @@ fn filters_apply_from_flags_and_environment() {
         jobs.iter()
             .all(|t| t["toolset"] == "jobs" || t["toolset"] == "meta")
     );
-    assert_eq!(jobs.iter().filter(|t| t["toolset"] == "meta").count(), 2);
+    assert_eq!(jobs.iter().filter(|t| t["toolset"] == "meta").count(), 3);
     let ro = tools_json(&["--read-only"], &[]);
     assert!(!ro.is_empty());
     assert!(ro.iter().all(|t| t["annotations"]["readOnlyHint"] == true));

@@ -15,8 +15,6 @@ async fn lists_the_skeleton_tools_sorted_with_full_annotations() {
     let tools = client.list_all_tools().await.expect("tools/list");
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     for expected in [
-        "createAgent",
-        "createRevision",
         "getAgent",
         "getRun",
         "listAgentRevisions",
@@ -27,7 +25,12 @@ async fn lists_the_skeleton_tools_sorted_with_full_annotations() {
         "respondToHumanRequest",
         "startRun",
         "stopRun",
-        "updateAgent",
+        "runAssignment",
+        "waitForRun",
+        "listQueues",
+        "createCases",
+        "listSchedules",
+        "updateSchedule",
     ] {
         assert!(
             names.contains(&expected),
@@ -57,7 +60,7 @@ async fn lists_the_skeleton_tools_sorted_with_full_annotations() {
     assert!(
         info.instructions
             .as_deref()
-            .is_some_and(|i| i.contains("startRun"))
+            .is_some_and(|i| i.contains("runAssignment"))
     );
     client.cancel().await.ok();
     emu.shutdown().await;

@@ -5,6 +5,41 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use thiserror::Error;
 
+/// Tools listed by default beyond the default toolsets (`"default": true` in `tools/*.json`,
+/// today only `jobs`). The rule: what the everyday tasks of the agent-task benchmark
+/// (`benches/agent_tasks`) call — find and read Assignments, run and answer Jobs, push Cases,
+/// upload files, see and pause schedules, sync a skill, read eval scores — plus the reads that
+/// find their ids. Administration (folders, moves, creating and editing Revisions, deletes) is
+/// one `searchTools` away. `tests/catalog_spec.rs` keeps the list within 40 tools and 32,000
+/// bytes.
+pub const DEFAULT_TOOLS: &[&str] = &[
+    // Assignments: find, read, their Revisions.
+    "listAgents",
+    "getAgent",
+    "listAgentRevisions",
+    // Queues and Cases.
+    "listQueues",
+    "createQueue",
+    "createCases",
+    "listCases",
+    "getCase",
+    // Schedules.
+    "listSchedules",
+    "listAgentSchedules",
+    "createSchedule",
+    "updateSchedule",
+    // Files for Jobs.
+    "uploadSandboxFiles",
+    "listSandboxFiles",
+    // Skills.
+    "listSkills",
+    "syncSkillDirectory",
+    "uploadSkill",
+    // Evaluations.
+    "getEvalScores",
+    "getEvalRubrics",
+];
+
 /// The user's choice, from flags or environment.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
@@ -107,6 +142,7 @@ impl Catalog {
     /// Applies a selection. Unknown names are errors that list the valid ones.
     pub fn select(&self, sel: &Selection) -> Result<Enabled, SelectionError> {
         let mut sets: BTreeSet<&str> = BTreeSet::new();
+        let mut default_tools = false;
         let requested: Vec<&str> = if sel.toolsets.is_empty() {
             vec!["default"]
         } else {
@@ -115,12 +151,15 @@ impl Catalog {
         for name in requested {
             match name {
                 "all" => sets.extend(self.toolsets().iter().map(|t| t.name.as_str())),
-                "default" => sets.extend(
-                    self.toolsets()
-                        .iter()
-                        .filter(|t| t.default)
-                        .map(|t| t.name.as_str()),
-                ),
+                "default" => {
+                    default_tools = true;
+                    sets.extend(
+                        self.toolsets()
+                            .iter()
+                            .filter(|t| t.default)
+                            .map(|t| t.name.as_str()),
+                    );
+                }
                 other if self.toolsets().iter().any(|t| t.name == other) => {
                     sets.insert(other);
                 }
@@ -143,7 +182,9 @@ impl Catalog {
             .entries()
             .iter()
             .filter(|e| {
-                sets.contains(e.toolset.as_str()) || sel.tools.iter().any(|t| t == e.name())
+                sets.contains(e.toolset.as_str())
+                    || sel.tools.iter().any(|t| t == e.name())
+                    || (default_tools && DEFAULT_TOOLS.contains(&e.name()))
             })
             .filter(|e| !sel.exclude_tools.iter().any(|t| t == e.name()))
             .filter(|e| !sel.read_only || e.read_only())
@@ -197,15 +238,22 @@ mod tests {
 
     #[test]
     fn default_selection_is_sorted_and_complete_for_default_sets() {
-        let c = Catalog::embedded().expect("catalog");
+        let c = crate::workflows::full_catalog().expect("catalog");
         let e = c.select(&Selection::default()).expect("select");
-        let expected: usize = c
+        let from_sets: Vec<&str> = c
             .toolsets()
             .iter()
             .filter(|t| t.default)
-            .map(|t| t.tools.len())
-            .sum();
-        assert_eq!(e.entries().len(), expected);
+            .flat_map(|t| t.tools.iter().map(String::as_str))
+            .collect();
+        let extra = DEFAULT_TOOLS
+            .iter()
+            .filter(|n| !from_sets.contains(n))
+            .count();
+        assert_eq!(e.entries().len(), from_sets.len() + extra);
+        for name in DEFAULT_TOOLS {
+            assert!(e.get(name).is_some(), "{name} is not in the catalog");
+        }
         let mut sorted = names(&e);
         sorted.sort();
         assert_eq!(names(&e), sorted);

@@ -10,6 +10,9 @@ use std::sync::Arc;
 pub const SEARCH_TOOLS: &str = "searchTools";
 /// Name of the call tool.
 pub const CALL_TOOL: &str = "callTool";
+/// Name of the read-only call tool: runs only tools annotated read-only, so hosts that confirm
+/// mutating or destructive tools need not prompt for reads made through it.
+pub const CALL_READ_TOOL: &str = "callReadTool";
 
 /// Arguments of `searchTools`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -37,9 +40,10 @@ pub struct CallToolArgs {
 pub fn search_tool() -> Tool {
     Tool::new(
         SEARCH_TOOLS,
-        "Finds Duvo tools beyond the listed ones (queues, cases, skills, schedules, connections, \
-         sandboxes, files, secrets, triggers, evals …). Returns the best matches with their full \
-         inputSchema; run one with callTool.",
+        "Finds Duvo tools beyond the listed ones (queue labels, connections, secrets, files, \
+         triggers, folders, revisions …). Returns the best match with its inputSchema, the rest \
+         with their required arguments; run a read-only one with callReadTool, others with \
+         callTool.",
         Arc::new(inline_schema::<SearchToolsArgs>()),
     )
     .with_title("Search Duvo tools")
@@ -52,6 +56,24 @@ pub fn search_tool() -> Tool {
     )
 }
 
+/// The `callReadTool` definition: read-only hints, refuses tools that change data.
+pub fn call_read_tool() -> Tool {
+    Tool::new(
+        CALL_READ_TOOL,
+        "Runs a read-only Duvo tool found with searchTools (readOnlyHint true), by name with its \
+         arguments; returns that tool's result. Tools that change data go through callTool.",
+        Arc::new(inline_schema::<CallToolArgs>()),
+    )
+    .with_title("Read with a Duvo tool")
+    .with_annotations(
+        ToolAnnotations::with_title("Read with a Duvo tool")
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            .open_world(true),
+    )
+}
+
 /// The `callTool` definition; under `--read-only` it can only read, and says so.
 pub fn call_tool(read_only: bool) -> Tool {
     let description = if read_only {
@@ -59,7 +81,8 @@ pub fn call_tool(read_only: bool) -> Tool {
          result. This server is read-only: only read-only tools run."
     } else {
         "Runs a Duvo tool found with searchTools, by name with its arguments; returns that tool's \
-         result. Same validation and errors as calling the tool directly."
+         result. Same validation and errors as calling the tool directly. For read-only tools \
+         prefer callReadTool."
     };
     Tool::new(
         CALL_TOOL,
@@ -82,7 +105,7 @@ mod tests {
 
     #[test]
     fn schemas_are_inline_objects() {
-        for tool in [search_tool(), call_tool(false)] {
+        for tool in [search_tool(), call_tool(false), call_read_tool()] {
             let text = serde_json::to_string(&tool.input_schema).expect("json");
             assert!(!text.contains("$ref") && !text.contains("$defs"), "{text}");
             assert_eq!(

@@ -29,12 +29,16 @@ use std::sync::Arc;
 
 /// Short guide for the model, sent as the server's `instructions`.
 pub const INSTRUCTIONS: &str = "Duvo runs AI Assignments (API: agents) as Jobs (API: runs). \
-Typical flow: listAgents → startRun(agent_id, message) → getRun until status is completed, failed, \
-stopped or interrupted (poll every 5–10 s), or waiting: then answer getRun's pending_human_request \
-with respondToHumanRequest. Read a Job's output with listRunMessages. Queues, Cases, Skills, \
-Schedules, Connections, Sandboxes and the rest of the API: find the tool with searchTools, run it \
-with callTool. team_id is optional everywhere (defaults to the key's team). Tool errors say what \
-to fix; ids come from the list tools.";
+Run one: listAgents {name} → runAssignment {agent_id, message}, which starts the Job and waits; \
+when the Job asks a person, it asks the user (elicitation) or returns the request with its \
+title, description and questions: ask the user, answer with respondToHumanRequest, then \
+waitForRun {run_id} until the Job is completed, failed, stopped or interrupted. Never poll \
+getRun more often than every 5 s; waitForRun does the waiting. Why a Job failed: listRuns \
+{status: failed} → listRunMessages. Cases: listQueues → createCases. Schedules: listSchedules → \
+updateSchedule. Files for a Job: runAssignment files, or uploadSandboxFiles. Anything else \
+(folders, connections, secrets, triggers …): searchTools, then callReadTool to read or callTool \
+to change. team_id is optional everywhere. Tool errors say what to fix; ids come from the list \
+tools.";
 
 /// How the server was started, beyond the catalog.
 #[derive(Clone, Debug, Default)]
@@ -324,8 +328,91 @@ fn tool_list(listed: &Enabled, read_only: bool) -> Vec<Tool> {
     let mut tools: Vec<Tool> = listed.entries().iter().map(|e| e.tool.clone()).collect();
     tools.push(meta::search_tool());
     tools.push(meta::call_tool(read_only));
+    tools.push(meta::call_read_tool());
     tools.sort_by(|a, b| a.name.cmp(&b.name));
     tools
+}
+
+/// Largest inputSchema a search answer carries in full (the best match only).
+const SEARCH_SCHEMA_MAX: usize = 2_500;
+
+/// One `searchTools` hit: the best match with its schema (unless already listed or too large),
+/// the rest as name, title, hints and required arguments.
+fn search_hit(e: &ToolEntry, best: bool, listed: bool, exact: bool) -> serde_json::Value {
+    let a = e.tool.annotations.clone().unwrap_or_default();
+    let mut hints = Vec::new();
+    if a.read_only_hint == Some(true) {
+        hints.push("read-only");
+    }
+    if a.destructive_hint == Some(true) {
+        hints.push("destructive");
+    }
+    let required: Vec<String> = e
+        .argument_names()
+        .into_iter()
+        .filter(|(_, req)| *req)
+        .map(|(n, _)| n)
+        .collect();
+    let mut hit = json!({ "name": e.name(), "title": e.tool.title });
+    if !hints.is_empty() {
+        hit["hints"] = json!(hints.join(", "));
+    }
+    if listed {
+        hit["listed"] = json!(true);
+    }
+    if !best {
+        hit["required"] = json!(required);
+        return hit;
+    }
+    hit["description"] = json!(e.tool.description);
+    // Where the required ids come from ("(from listQueues)" in an argument's description).
+    let mut ids_from = serde_json::Map::new();
+    if let Some(props) = e
+        .tool
+        .input_schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+    {
+        for name in &required {
+            let from = props
+                .get(name)
+                .and_then(|p| p.get("description"))
+                .and_then(|d| d.as_str())
+                .and_then(|d| d.split("from ").nth(1))
+                .and_then(|rest| {
+                    rest.split(|c: char| !c.is_alphanumeric())
+                        .next()
+                        .filter(|t| {
+                            !t.is_empty() && t.chars().next().is_some_and(char::is_lowercase)
+                        })
+                });
+            if let Some(tool) = from {
+                ids_from.insert(name.clone(), json!(tool));
+            }
+        }
+    }
+    if !ids_from.is_empty() {
+        hit["ids_from"] = serde_json::Value::Object(ids_from);
+    }
+    let schema_len = serde_json::to_string(&e.tool.input_schema).map_or(usize::MAX, |s| s.len());
+    if listed {
+        hit["required"] = json!(required);
+    } else if schema_len <= SEARCH_SCHEMA_MAX || exact {
+        hit["inputSchema"] = json!(e.tool.input_schema);
+    } else {
+        hit["required"] = json!(required);
+        hit["arguments"] = json!(
+            e.argument_names()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+        );
+        hit["schema_note"] = json!(format!(
+            "inputSchema is {schema_len} bytes: searchTools {{query: \"{}\"}} returns it",
+            e.name()
+        ));
+    }
+    hit
 }
 
 /// The MCP handler. Cheap to clone (one `Arc`).
@@ -548,23 +635,22 @@ impl DuvoServer {
                 .get(name)
                 .is_some_and(|e| !read_only || e.read_only())
         });
+        let listed = self.listed(scope);
         let tools: Vec<_> = found
             .iter()
-            .map(|e| {
-                json!({
-                    "name": e.name(),
-                    "toolset": e.toolset,
-                    "title": e.tool.title,
-                    "description": e.tool.description,
-                    "annotations": e.tool.annotations,
-                    "inputSchema": e.tool.input_schema,
-                })
+            .enumerate()
+            .map(|(i, e)| {
+                // Asked for by name: the full schema, however large.
+                let exact = i == 0 && e.name() == parsed.query.trim();
+                search_hit(e, i == 0, listed.get(e.name()).is_some(), exact)
             })
             .collect();
         let note = if tools.is_empty() {
             "No tool matched. Try other words (Duvo says agent for Assignment, run for Job, revision for build)."
         } else {
-            "Run one with callTool {name, arguments}."
+            "Listed tools: call them directly. Others: callReadTool {name, arguments} for read-only \
+             ones, callTool for the rest. searchTools {query: <tool name>} returns that tool's \
+             full inputSchema."
         };
         CallToolResult::structured(json!({ "tools": tools, "note": note }))
     }
@@ -575,24 +661,41 @@ impl DuvoServer {
         args: JsonObject,
         cx: &RequestContext<RoleServer>,
         request: &CallToolRequestParams,
+        reads_only: bool,
     ) -> Result<CallToolResponse, ErrorData> {
+        let via = if reads_only {
+            meta::CALL_READ_TOOL
+        } else {
+            meta::CALL_TOOL
+        };
         let parsed: meta::CallToolArgs = match serde_json::from_value(args.into()) {
             Ok(a) => a,
             Err(e) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                    "Invalid arguments for callTool: {e}. Pass {{\"name\": \"<tool>\", \"arguments\": {{…}}}}; find names with searchTools."
+                    "Invalid arguments for {via}: {e}. Pass {{\"name\": \"<tool>\", \"arguments\": {{…}}}}; find names with searchTools."
                 ))])
                 .into());
             }
         };
-        if parsed.name == meta::CALL_TOOL || parsed.name == meta::SEARCH_TOOLS {
+        if matches!(
+            parsed.name.as_str(),
+            meta::CALL_TOOL | meta::SEARCH_TOOLS | meta::CALL_READ_TOOL
+        ) {
             return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                "Call {} directly, not through callTool.",
+                "Call {} directly, not through {via}.",
                 parsed.name
             ))])
             .into());
         }
         match self.resolve(scope, &parsed.name) {
+            Ok(entry) if reads_only && !entry.read_only() => {
+                Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "{} changes data, so callReadTool does not run it; nothing was sent. Call it \
+                     with callTool {{\"name\": \"{}\", \"arguments\": {{…}}}} (or directly).",
+                    parsed.name, parsed.name
+                ))])
+                .into())
+            }
             Ok(entry) => {
                 self.dispatch(&entry, parsed.arguments, scope, cx, request)
                     .await
@@ -750,6 +853,7 @@ impl ServerHandler for DuvoServer {
         match name {
             meta::SEARCH_TOOLS => Some(meta::search_tool()),
             meta::CALL_TOOL => Some(meta::call_tool(self.state.selection.read_only)),
+            meta::CALL_READ_TOOL => Some(meta::call_read_tool()),
             _ => self
                 .state
                 .view
@@ -784,8 +888,10 @@ impl ServerHandler for DuvoServer {
         // requests and their retries log inside it, record their attempts and Duvo's status on
         // it, and each attempt is a child span. Metrics count the call by tool and outcome.
         let name = request.name.as_ref();
-        let known = matches!(name, meta::SEARCH_TOOLS | meta::CALL_TOOL)
-            || self.state.view.load().catalog.get(name).is_some();
+        let known = matches!(
+            name,
+            meta::SEARCH_TOOLS | meta::CALL_TOOL | meta::CALL_READ_TOOL
+        ) || self.state.view.load().catalog.get(name).is_some();
         let tool = crate::telemetry::tool_label(name, known);
         let span = crate::telemetry::tool_span(&tool, &context.id);
         let started = std::time::Instant::now();
@@ -820,7 +926,14 @@ impl DuvoServer {
         let args = request.arguments.clone().unwrap_or_default();
         match request.name.as_ref() {
             meta::SEARCH_TOOLS => Ok(self.search_tools(&scope, args).into()),
-            meta::CALL_TOOL => self.call_by_name(&scope, args, &context, &request).await,
+            meta::CALL_TOOL => {
+                self.call_by_name(&scope, args, &context, &request, false)
+                    .await
+            }
+            meta::CALL_READ_TOOL => {
+                self.call_by_name(&scope, args, &context, &request, true)
+                    .await
+            }
             name => match self.resolve(&scope, name) {
                 Ok(entry) => {
                     self.dispatch(&entry, args, &scope, &context, &request)

@@ -13,6 +13,8 @@ pub(crate) mod common;
 pub(crate) mod files;
 pub(crate) mod human;
 pub(crate) mod runs;
+pub(crate) mod schedules;
+pub mod shaped;
 pub(crate) mod skill_folder;
 pub(crate) mod skills;
 pub(crate) mod started;
@@ -54,6 +56,7 @@ pub fn definitions() -> Vec<Composite> {
         skills::sync_skill_directory_composite(),
         skills::download_skill_composite(),
         cases::create_cases_composite(),
+        schedules::list_schedules_composite(),
     ]
 }
 
@@ -62,7 +65,7 @@ pub fn register(catalog: &mut Catalog) -> Result<(), CatalogError> {
     for c in definitions() {
         catalog.add_composite(c.toolset, c.tool)?;
     }
-    Ok(())
+    shaped::register(catalog)
 }
 
 /// The embedded REST catalog with every composite tool registered: the catalog a server lists.
@@ -164,6 +167,7 @@ pub async fn run(
 ) -> Result<CallToolResponse, ErrorData> {
     match handler(name) {
         Some(run) => run(call, args).await,
+        None if shaped::shaper(name).is_some() => shaped::run(name, call, args).await,
         None => Ok(
             CallToolResult::error(vec![rmcp::model::ContentBlock::text(format!(
                 "internal: {name} has no handler"
