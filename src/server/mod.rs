@@ -60,6 +60,9 @@ pub struct ServerState {
     options: ServerOptions,
     /// Gateway, local files and started Jobs, for REST and composite tools alike.
     services: Services,
+    /// `tools/list` of an un-narrowed request, built once (this state is rebuilt, not
+    /// mutated, when the catalog changes, so it never goes stale).
+    tool_list: std::sync::OnceLock<Vec<Tool>>,
 }
 
 impl ServerState {
@@ -93,6 +96,7 @@ impl ServerState {
             search,
             options,
             services,
+            tool_list: std::sync::OnceLock::new(),
         })
     }
 
@@ -118,7 +122,12 @@ impl ServerState {
 
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
     pub fn listed_tools(&self) -> Vec<Tool> {
-        tool_list(&self.listed, self.selection.read_only)
+        self.cached_tool_list().clone()
+    }
+
+    fn cached_tool_list(&self) -> &Vec<Tool> {
+        self.tool_list
+            .get_or_init(|| tool_list(&self.listed, self.selection.read_only))
     }
 }
 
@@ -443,9 +452,14 @@ impl ServerHandler for DuvoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let scope = self.scope(&context)?;
-        let read_only = scope.read_only || self.state.selection.read_only;
+        let tools = if scope.narrowed.is_none() && !scope.read_only {
+            self.state.cached_tool_list().clone()
+        } else {
+            let read_only = scope.read_only || self.state.selection.read_only;
+            tool_list(self.listed(&scope), read_only)
+        };
         Ok(
-            ListToolsResult::with_all_items(tool_list(self.listed(&scope), read_only))
+            ListToolsResult::with_all_items(tools)
                 .with_ttl_ms(300_000)
                 .with_cache_scope(CacheScope::Private),
         )
