@@ -498,7 +498,10 @@ async fn stateless_answers_that_need_no_stream_are_plain_json() {
     // A stateless 2026-07-28 request whose answer is its first message gets it as one
     // `application/json` body (no SSE stream, no priming event), on a default server (legacy
     // sessions on) and on a --stateless one; a call that reports progress first still streams.
-    let key = ("DUVO_MCP_STATE_KEY", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    let key = (
+        "DUVO_MCP_STATE_KEY",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    );
     for args in [&["--demo"][..], &["--demo", "--stateless"][..]] {
         let server = spawn(args, &[key]).await;
         let mcp = Mcp::modern(&server.url("/mcp"), headers(&[]));

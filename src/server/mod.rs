@@ -458,11 +458,9 @@ impl ServerHandler for DuvoServer {
             let read_only = scope.read_only || self.state.selection.read_only;
             tool_list(self.listed(&scope), read_only)
         };
-        Ok(
-            ListToolsResult::with_all_items(tools)
-                .with_ttl_ms(300_000)
-                .with_cache_scope(CacheScope::Private),
-        )
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(300_000)
+            .with_cache_scope(CacheScope::Private))
     }
 
     async fn call_tool(
