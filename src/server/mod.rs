@@ -56,7 +56,9 @@ pub struct ServerState {
     /// Tools `callTool`/`searchTools` and direct calls may reach.
     pub allowed: Enabled,
     selection: Selection,
-    search: SearchIndex,
+    /// The `searchTools` index over the allowed entries, built on its first use (building it
+    /// was a tenth of the start-up CPU: benches/duvo/PROFILE.md).
+    search: std::sync::OnceLock<SearchIndex>,
     options: ServerOptions,
     /// Gateway, local files and started Jobs, for REST and composite tools alike.
     services: Services,
@@ -76,7 +78,6 @@ impl ServerState {
     ) -> Result<Self, SelectionError> {
         let listed = catalog.select(&selection)?;
         let allowed = catalog.allowed(&selection)?;
-        let search = SearchIndex::new(allowed.entries());
         let gateway = Arc::new(Gateway::new(
             catalog.clone(),
             client,
@@ -93,7 +94,7 @@ impl ServerState {
             listed,
             allowed,
             selection,
-            search,
+            search: std::sync::OnceLock::new(),
             options,
             services,
             tool_list: std::sync::OnceLock::new(),
@@ -123,6 +124,11 @@ impl ServerState {
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
     pub fn listed_tools(&self) -> Vec<Tool> {
         self.cached_tool_list().clone()
+    }
+
+    fn search_index(&self) -> &SearchIndex {
+        self.search
+            .get_or_init(|| SearchIndex::new(self.allowed.entries()))
     }
 
     fn cached_tool_list(&self) -> &Vec<Tool> {
@@ -256,7 +262,7 @@ impl DuvoServer {
         let limit = usize::from(parsed.limit.unwrap_or(5).clamp(1, 20));
         let allowed = self.allowed(scope);
         let read_only = scope.read_only || self.state.selection.read_only;
-        let found = self.state.search.search(&parsed.query, limit, |name| {
+        let found = self.state.search_index().search(&parsed.query, limit, |name| {
             allowed
                 .get(name)
                 .is_some_and(|e| !read_only || e.read_only())
@@ -334,7 +340,7 @@ impl DuvoServer {
         }
         let similar: Vec<String> = self
             .state
-            .search
+            .search_index()
             .search(name, 3, |n| self.allowed(scope).get(n).is_some())
             .iter()
             .map(|e| e.name().to_owned())
