@@ -262,11 +262,14 @@ impl DuvoServer {
         let limit = usize::from(parsed.limit.unwrap_or(5).clamp(1, 20));
         let allowed = self.allowed(scope);
         let read_only = scope.read_only || self.state.selection.read_only;
-        let found = self.state.search_index().search(&parsed.query, limit, |name| {
-            allowed
-                .get(name)
-                .is_some_and(|e| !read_only || e.read_only())
-        });
+        let found = self
+            .state
+            .search_index()
+            .search(&parsed.query, limit, |name| {
+                allowed
+                    .get(name)
+                    .is_some_and(|e| !read_only || e.read_only())
+            });
         let tools: Vec<_> = found
             .iter()
             .map(|e| {
