@@ -137,10 +137,14 @@ fn main() -> std::process::ExitCode {
     // Logs (text or JSON, stderr) and OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set;
     // before the runtime: the OTLP exporter owns a blocking HTTP client.
     let telemetry = duvo_mcp::telemetry::init(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // stdio serves one client: one worker thread does (a worker per core cost their stacks and
+    // start-up time: benches/duvo/PROFILE.md). `http`, `emulator` and the rest keep a worker
+    // per core.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, None | Some(Command::Stdio { .. })) {
+        builder.worker_threads(1);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start the async runtime: {e}");

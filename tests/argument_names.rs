@@ -134,7 +134,10 @@ async fn renamed_arguments_accept_both_spellings_and_send_the_api_spelling() {
 
     // Body field: handover_target_ids goes out as handoverTargetIds, whichever spelling the
     // call used: the emulator reads only that name and refuses an unknown target under it.
-    let build_id = a["latest_revision"]["id"].as_str().expect("build").to_owned();
+    let build_id = a["latest_revision"]["id"]
+        .as_str()
+        .expect("build")
+        .to_owned();
     let unknown = "0b5e2f4a-3c1d-4e6f-8a9b-1c2d3e4f5a6b";
     for spelling in ["handover_target_ids", "handoverTargetIds"] {
         let err = call_err(

@@ -479,3 +479,77 @@ async fn mcp_responses_do_not_stall_on_delayed_acks() {
         "median ping {median:?} (all: {took:?})"
     );
 }
+
+/// The `Content-Type` of a reply, without parameters.
+fn content_type(r: &Reply) -> String {
+    r.headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn stateless_answers_that_need_no_stream_are_plain_json() {
+    // A stateless 2026-07-28 request whose answer is its first message gets it as one
+    // `application/json` body (no SSE stream, no priming event), on a default server (legacy
+    // sessions on) and on a --stateless one; a call that reports progress first still streams.
+    let key = (
+        "DUVO_MCP_STATE_KEY",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    );
+    for args in [&["--demo"][..], &["--demo", "--stateless"][..]] {
+        let server = spawn(args, &[key]).await;
+        let mcp = Mcp::modern(&server.url("/mcp"), headers(&[]));
+        let r = mcp.call("listAgents", json!({})).await;
+        assert_eq!(r.status, StatusCode::OK, "{args:?}: {}", r.body);
+        assert_eq!(content_type(&r), "application/json", "{args:?}: {r:?}");
+        assert_eq!(r.result()["isError"], false, "{args:?}: {}", r.body);
+        let body: serde_json::Value = serde_json::from_str(&r.body).expect("one JSON body");
+        assert!(body["result"]["structuredContent"].is_object(), "{body}");
+        let r = mcp.request("tools/list", json!({}), false).await;
+        assert_eq!(content_type(&r), "application/json", "{args:?}: {r:?}");
+        assert!(r.body.contains("listAgents"), "{}", r.body);
+        // A tool error is an answer too.
+        let r = mcp
+            .call(
+                "getAgent",
+                json!({"agent_id": "00000000-0000-4000-8000-000000000000"}),
+            )
+            .await;
+        assert_eq!(content_type(&r), "application/json", "{args:?}: {r:?}");
+        assert_eq!(r.result()["isError"], true, "{}", r.body);
+    }
+    // Progress before the answer: the reply stays a stream and carries both.
+    let server = spawn(&["--demo"], &[]).await;
+    let mcp = Mcp::modern(&server.url("/mcp"), headers(&[]));
+    let created = mcp
+        .call(
+            "createAgent",
+            json!({"name": "Streamer", "build": {"name": "v1", "config": {"version": "v2",
+                "data": {"models": {"agent": {"model": "claude-sonnet-4-6"},
+                "browsing": {"provider": "anthropic", "model": "claude-sonnet-4-5"}},
+                "input": "Say hi."}}}}),
+        )
+        .await;
+    let agent_id = created.result()["structuredContent"]["agent"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("agent id in {}", created.body))
+        .to_owned();
+    let r = mcp
+        .request(
+            "tools/call",
+            json!({"name": "runAssignment",
+                   "arguments": {"agent_id": agent_id, "message": "go", "wait_seconds": 3}}),
+            true,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(content_type(&r), "text/event-stream", "{r:?}");
+    assert!(!r.progress().is_empty(), "progress arrives: {}", r.body);
+    assert!(r.result().get("content").is_some(), "{}", r.body);
+}

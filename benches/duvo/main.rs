@@ -3,13 +3,15 @@
 //! and writes `target/bench/results.json`. No timing assertions: it measures, it never fails on
 //! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run; `DUVO_BENCH_ONLY=builds`
 //! measures only the two builds' size and idle RSS (see `builds.rs`), `DUVO_BENCH_ONLY=replicas`
-//! only stateless replicas behind nginx (`replicas.rs`).
+//! only stateless replicas behind nginx (`replicas.rs`), `DUVO_BENCH_ONLY=startup` only start-up
+//! side by side with the fastest peer and `/bin/cat` (`peers.rs`).
 
 mod builds;
 mod context;
 mod memory;
 mod node_client;
 mod overhead;
+mod peers;
 mod procs;
 mod replicas;
 mod report;
@@ -113,6 +115,11 @@ async fn run() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if only == "startup" {
+        eprintln!("bench: start-up side by side ({} runs each)", peers::RUNS);
+        println!("{}", peers::table(&peers::measure(&emulator.base).await));
+        return Ok(());
+    }
     eprintln!("bench: the two builds (size, idle RSS)");
     let builds = builds::measure(&emulator.base).await;
     if only == "builds" {
@@ -122,6 +129,8 @@ async fn run() -> anyhow::Result<()> {
 
     eprintln!("bench: start-up ({} runs)", plan.startup_runs);
     let startup = startup::measure(&emulator.base, plan.startup_runs).await?;
+    eprintln!("bench: start-up side by side ({} runs each)", peers::RUNS);
+    let side_by_side = peers::measure(&emulator.base).await;
 
     eprintln!(
         "bench: per-call overhead ({} calls each)",
@@ -167,6 +176,7 @@ async fn run() -> anyhow::Result<()> {
     };
     let table = report.table();
     println!("{table}");
+    println!("{}", peers::table(&side_by_side));
     if let Some(rows) = &replica_rows {
         println!("{}", replicas::table(rows));
     }
@@ -174,7 +184,9 @@ async fn run() -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let json = serde_json::to_string_pretty(&report.json())?;
+    let mut json = report.json();
+    json["startup_side_by_side"] = peers::json(&side_by_side);
+    let json = serde_json::to_string_pretty(&json)?;
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("bench: figures written to {}", path.display());
     Ok(())

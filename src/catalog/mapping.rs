@@ -292,8 +292,14 @@ pub fn validate(entry: &ToolEntry, args: &JsonObject) -> Result<(), ArgumentErro
 
 /// Like [`validate`], on arguments already held as a JSON value (nothing is cloned).
 pub fn validate_value(entry: &ToolEntry, instance: &Value) -> Result<(), ArgumentError> {
-    let mut problems: Vec<String> = entry
-        .validator
+    let validator = entry.validator().map_err(|why| ArgumentError::Invalid {
+        tool: entry.name().to_owned(),
+        problems: vec![format!(
+            "the tool's own input schema does not compile ({why}); this is a defect in \
+             duvo-mcp's catalog, please report it — use another tool meanwhile"
+        )],
+    })?;
+    let mut problems: Vec<String> = validator
         .iter_errors(instance)
         .map(|e| {
             let at = e.instance_path().to_string();

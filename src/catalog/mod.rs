@@ -14,7 +14,7 @@ use crate::client::request::Method;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 /// The toolset files, embedded. Adding a toolset = adding its file here.
@@ -224,10 +224,21 @@ pub struct ToolEntry {
     pub tool: Tool,
     /// Generated from the spec (no overlay entry in `tools/*.json`).
     pub generated: bool,
-    validator: jsonschema::Validator,
+    /// The input schema's validator, compiled on the tool's first call (compiling all ~220 at
+    /// start-up was most of the start-up time: `benches/duvo/PROFILE.md`).
+    validator: OnceLock<Result<jsonschema::Validator, String>>,
 }
 
 impl ToolEntry {
+    /// The validator of the input schema, compiled on first use; `Err` says why the schema
+    /// does not compile (a catalog defect: `tests` compile every entry's validator).
+    pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.validator
+            .get_or_init(|| compile_validator(&self.tool.input_schema))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
     /// The tool's name (the operationId).
     pub fn name(&self) -> &str {
         &self.tool.name
@@ -319,11 +330,6 @@ impl Catalog {
             file: format!("composite tool {}", tool.name),
             reason,
         };
-        let schema = serde_json::Value::Object((*tool.input_schema).clone());
-        let validator = jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_err(|e| invalid(format!("invalid inputSchema: {e}")))?;
         let name = tool.name.to_string();
         let set = self
             .toolsets
@@ -346,7 +352,7 @@ impl Catalog {
             api_names: BTreeMap::new(),
             tool,
             generated: false,
-            validator,
+            validator: OnceLock::new(),
         });
         match self.by_name.get(&name) {
             Some(&i) => {
@@ -549,6 +555,18 @@ impl Catalog {
         &self.toolsets
     }
 
+    /// Compiles every entry's validator now (they are otherwise compiled on first use); the
+    /// first schema that does not compile is an error naming its tool.
+    pub fn check_schemas(&self) -> Result<(), CatalogError> {
+        for e in self.entries.iter().chain(self.shadowed.values()) {
+            e.validator().map_err(|reason| CatalogError::Invalid {
+                file: format!("tool {} (toolset {})", e.name(), e.toolset),
+                reason: reason.to_owned(),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Every entry, sorted by name.
     pub fn entries(&self) -> &[Arc<ToolEntry>] {
         &self.entries
@@ -597,11 +615,6 @@ fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry
             *arg = tool_arg.clone();
         }
     }
-    let schema_value = serde_json::Value::Object(e.input_schema.clone());
-    let validator = jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema_value)
-        .map_err(|err| at(format!("invalid inputSchema: {err}")))?;
     let a = e.annotations;
     let annotations = ToolAnnotations::with_title(e.title.clone())
         .read_only(a.read_only_hint)
@@ -623,8 +636,17 @@ fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry
         api_names: e.api_names,
         tool,
         generated,
-        validator,
+        validator: OnceLock::new(),
     })
+}
+
+/// Compiles an input schema (draft 2020-12, formats checked).
+fn compile_validator(schema: &JsonObject) -> Result<jsonschema::Validator, String> {
+    let schema = serde_json::Value::Object(schema.clone());
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|e| format!("invalid inputSchema: {e}"))
 }
 
 /// Parses `/v2/teams/{teamId}/runs` into segments; `{teamId}` → `team_id`, `{*}` → `path`.
@@ -665,6 +687,19 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
+    }
+
+    #[test]
+    fn every_input_schema_compiles() {
+        let c = crate::workflows::full_catalog().expect("catalog loads");
+        c.check_schemas().expect("every schema compiles");
+        let bad = r#"{"toolset":"x","title":"X","description":"x","tools":[{"name":"bad",
+            "title":"Bad","description":"b","method":"GET","path":"/v2/x",
+            "annotations":{"readOnlyHint":true,"destructiveHint":false,"idempotentHint":true,
+            "openWorldHint":true},"inputSchema":{"type":"object","properties":{"a":{"type":7}}}}]}"#;
+        let c = Catalog::from_sources(&[("tools/x.json", bad)]).expect("loads lazily");
+        let err = c.check_schemas().expect_err("type 7 is no schema");
+        assert!(err.to_string().contains("tool bad"), "{err}");
     }
 
     #[test]

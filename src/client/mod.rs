@@ -72,7 +72,9 @@ pub struct DuvoClient {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    /// Built on the first upstream call: loading the system's TLS roots is most of what
+    /// building it costs, and `initialize` should not wait for it (benches/duvo/PROFILE.md).
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     config: ClientConfig,
     /// One limiter per key fingerprint, least recently used first out (passthrough callers may
     /// bring any number of distinct, even invalid, keys).
@@ -85,17 +87,11 @@ pub const MAX_TRACKED_KEYS: usize = 10_000;
 
 impl DuvoClient {
     /// Builds the client (rustls, one pool for the process).
+    /// The HTTP client itself is built on the first call ([`Self::http`]).
     pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .user_agent(concat!("duvo-mcp/", env!("CARGO_PKG_VERSION")))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| ApiError::Build(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                http,
+                http: std::sync::OnceLock::new(),
                 config,
                 limiters: Mutex::new(lru::LruCache::new(
                     std::num::NonZeroUsize::new(MAX_TRACKED_KEYS)
@@ -103,6 +99,24 @@ impl DuvoClient {
                 )),
             }),
         })
+    }
+
+    /// The shared HTTP client (rustls, one pool for the process), built on first use.
+    fn http(&self) -> Result<&reqwest::Client, ApiError> {
+        let config = &self.inner.config;
+        self.inner
+            .http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(config.connect_timeout)
+                    .timeout(config.request_timeout)
+                    .user_agent(concat!("duvo-mcp/", env!("CARGO_PKG_VERSION")))
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| ApiError::Build(e.clone()))
     }
 
     /// The configured API root.
@@ -178,8 +192,7 @@ impl DuvoClient {
             telemetry::metrics::limiter_wait(waiting.elapsed());
             let span = telemetry::upstream_span(req.method.as_str(), &operation, attempt);
             let mut builder = self
-                .inner
-                .http
+                .http()?
                 .request(req.method.as_http(), url.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(http::header::ACCEPT, "application/json")
@@ -283,8 +296,7 @@ impl DuvoClient {
         loop {
             attempt += 1;
             let outcome = self
-                .inner
-                .http
+                .http()?
                 .put(parsed.clone())
                 .header(http::header::CONTENT_TYPE, content_type)
                 .timeout(timeout)

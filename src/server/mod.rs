@@ -60,20 +60,37 @@ pub struct CatalogView {
     pub listed: Enabled,
     /// Tools `callTool`/`searchTools` and direct calls may reach.
     pub allowed: Enabled,
-    search: SearchIndex,
+    /// The `searchTools` index over the allowed entries, built on its first use (building it
+    /// was a tenth of the start-up CPU: benches/duvo/PROFILE.md).
+    search: std::sync::OnceLock<SearchIndex>,
+    /// `tools/list` of an un-narrowed request, built once per view (a catalog swap makes a new
+    /// view, so it never goes stale).
+    tool_list: std::sync::OnceLock<Vec<Tool>>,
 }
 
 impl CatalogView {
     fn new(catalog: Arc<Catalog>, selection: &Selection) -> Result<Self, SelectionError> {
         let listed = catalog.select(selection)?;
         let allowed = catalog.allowed(selection)?;
-        let search = SearchIndex::new(allowed.entries());
         Ok(Self {
             catalog,
             listed,
             allowed,
-            search,
+            search: std::sync::OnceLock::new(),
+            tool_list: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The search index, built on first use.
+    fn search_index(&self) -> &SearchIndex {
+        self.search
+            .get_or_init(|| SearchIndex::new(self.allowed.entries()))
+    }
+
+    /// The un-narrowed `tools/list`, built on first use.
+    fn cached_tool_list(&self, read_only: bool) -> &Vec<Tool> {
+        self.tool_list
+            .get_or_init(|| tool_list(&self.listed, read_only))
     }
 
     /// What a client can see and call: listed tools (with toolsets) and the allowed ones.
@@ -291,7 +308,10 @@ impl ServerState {
 
     /// The full `tools/list` of the server (catalog tools plus the two meta tools), sorted.
     pub fn listed_tools(&self) -> Vec<Tool> {
-        tool_list(&self.view.load().listed, self.selection.read_only)
+        self.view
+            .load()
+            .cached_tool_list(self.selection.read_only)
+            .clone()
     }
 }
 
@@ -630,7 +650,7 @@ impl DuvoServer {
         let Some(view) = scope.view.as_ref() else {
             return CallToolResult::error(vec![ContentBlock::text("no catalog")]);
         };
-        let found = view.search.search(&parsed.query, limit, |name| {
+        let found = view.search_index().search(&parsed.query, limit, |name| {
             allowed
                 .get(name)
                 .is_some_and(|e| !read_only || e.read_only())
@@ -724,7 +744,7 @@ impl DuvoServer {
             return Err(format!("{name} cannot run: {why}; nothing was sent."));
         }
         let similar: Vec<String> = view
-            .search
+            .search_index()
             .search(name, 3, |n| self.allowed(scope).get(n).is_some())
             .iter()
             .map(|e| e.name().to_owned())
@@ -870,12 +890,15 @@ impl ServerHandler for DuvoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let scope = self.scope(&context)?;
-        let read_only = scope.read_only || self.state.selection.read_only;
-        Ok(
-            ListToolsResult::with_all_items(tool_list(self.listed(&scope), read_only))
-                .with_ttl_ms(300_000)
-                .with_cache_scope(CacheScope::Private),
-        )
+        let tools = if scope.narrowed.is_none() && !scope.read_only {
+            self.state.listed_tools()
+        } else {
+            let read_only = scope.read_only || self.state.selection.read_only;
+            tool_list(self.listed(&scope), read_only)
+        };
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(300_000)
+            .with_cache_scope(CacheScope::Private))
     }
 
     async fn call_tool(

@@ -210,6 +210,11 @@ impl Settings {
     fn rmcp_config(&self, ct: CancellationToken) -> StreamableHttpServerConfig {
         let mut config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(!self.stateless)
+            // Stateless (2026-07-28) requests whose first message is the answer get it as one
+            // `application/json` body instead of an SSE stream with a priming event; a handler
+            // that notifies or asks first (progress, elicitation) still gets a stream. rmcp
+            // applies this to stateless requests only: legacy sessions keep their SSE answers.
+            .with_json_response(true)
             .with_sse_keep_alive(Some(SSE_KEEP_ALIVE))
             .with_max_request_body_bytes(self.max_body)
             .with_cancellation_token(ct);
