@@ -108,7 +108,11 @@ pub fn stats(catalog: &Catalog, enabled: &Enabled, read_only: bool) -> anyhow::R
         tools.len(),
         total_bytes
     ));
-    let rest = catalog.entries().iter().filter(|e| e.is_rest());
+    // A REST operation a shaped composite lists under its name (listAgents) counts too.
+    let rest = catalog
+        .entries()
+        .iter()
+        .filter_map(|e| catalog.rest(e.name()));
     let (generated, curated): (Vec<_>, Vec<_>) = rest.partition(|e| e.generated);
     out.push_str(&format!(
         "catalog: {}; {} curated and {} generated operations (all toolsets)\n",
