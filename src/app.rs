@@ -183,6 +183,8 @@ impl App {
             }
             #[cfg(not(feature = "demo"))]
             Upstream::Demo => {
+                // Only the demo needs to know whether OAuth is on.
+                let _ = oauth;
                 // Report a wrong tool name first, as the default build does.
                 crate::workflows::full_catalog()?.select(&selection)?;
                 anyhow::bail!(NO_DEMO)
