@@ -287,10 +287,10 @@ fn catalog_diff_is_empty_for_the_snapshot_and_exact_for_the_fixture() {
     assert_eq!(
         newer["added_operations"],
         json!([
-            ["createAutomation", "automations"],
-            ["getAutomation", "automations"],
-            ["getAutomationReadiness", "automations"],
-            ["listAutomations", "automations"]
+            {"name": "createAutomation", "toolset": "automations"},
+            {"name": "getAutomation", "toolset": "automations"},
+            {"name": "getAutomationReadiness", "toolset": "automations"},
+            {"name": "listAutomations", "toolset": "automations"}
         ])
     );
     assert_eq!(newer["removed_operations"], json!(["bulkRetryCases"]));

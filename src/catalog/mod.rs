@@ -488,7 +488,10 @@ impl Catalog {
                     reason,
                 }
             })?;
-            diff.added_operations.push((op.id.clone(), toolset.clone()));
+            diff.added_operations.push(spec::AddedOperation {
+                name: op.id.clone(),
+                toolset: toolset.clone(),
+            });
             match toolsets.iter_mut().find(|t| t.name == toolset) {
                 Some(t) => t.tools.push(op.id.clone()),
                 None => toolsets.push(Toolset {

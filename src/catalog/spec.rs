@@ -880,13 +880,22 @@ pub struct OperationChange {
     pub moved: Option<(String, String)>,
 }
 
+/// A spec operation without an overlay entry: generated into `toolset`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct AddedOperation {
+    /// The operationId (the generated tool's name).
+    pub name: String,
+    /// The toolset it was put in (its tag, kebab-cased).
+    pub toolset: String,
+}
+
 /// The difference between the spec in use and the overlay (`duvo-mcp catalog diff`).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct CatalogDiff {
     /// Where the spec came from.
     pub source: Option<SpecOrigin>,
-    /// Spec operations without an overlay entry (generated tools): `(name, toolset)`.
-    pub added_operations: Vec<(String, String)>,
+    /// Spec operations without an overlay entry (generated tools).
+    pub added_operations: Vec<AddedOperation>,
     /// Overlay entries whose operation the spec lacks (not listed, not callable).
     pub removed_operations: Vec<String>,
     /// Overlay entries the spec extends.
@@ -915,7 +924,7 @@ impl CatalogDiff {
             "{:<10} {:<40} {}\n",
             "CHANGE", "OPERATION", "DETAIL"
         ));
-        for (name, toolset) in &self.added_operations {
+        for AddedOperation { name, toolset } in &self.added_operations {
             out.push_str(&format!(
                 "{:<10} {:<40} generated, toolset {toolset}\n",
                 "added", name
