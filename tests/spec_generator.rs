@@ -157,6 +157,18 @@ fn every_bundled_operation_generates_a_tool_every_validator_accepts() {
             problems.push(format!("{name}: does not compile: {e}"));
         }
         strict_problems(schema, name, &mut problems);
+        // One spelling across the catalog: generated arguments are snake_case too (the API's
+        // spelling is mapped underneath).
+        for arg in schema["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            if arg.chars().any(|c| c.is_ascii_uppercase() || c == '-') {
+                problems.push(format!("{name}: argument {arg} is not snake_case"));
+            }
+        }
         // Curated rules: hints from the method, {teamId} → optional team_id.
         let a = &t["annotations"];
         assert_eq!(a["openWorldHint"], true, "{name}");
