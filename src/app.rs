@@ -325,6 +325,8 @@ fn load_in_background(
             Ok(Err(e)) => tracing::warn!(error = %e, "keeping the bundled catalog"),
             Err(e) => tracing::warn!(error = %e, "keeping the bundled catalog"),
         }
+        // The parsed spec and the catalog it replaced are freed now: hand the pages back.
+        crate::memory::release_freed_heap();
     }))
 }
 

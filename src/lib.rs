@@ -19,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod healthcheck;
+pub mod memory;
 pub mod render;
 pub mod server;
 pub mod shared_state;
