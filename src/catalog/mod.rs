@@ -382,29 +382,7 @@ impl Catalog {
 
     /// Loads a catalog from `(file name, JSON text)` pairs.
     pub fn from_sources(sources: &[(&str, &str)]) -> Result<Self, CatalogError> {
-        let files = parse_files(sources)?;
-        let mut toolsets = Vec::new();
-        let mut entries = Vec::new();
-        for (file, parsed) in files {
-            let invalid = |reason: String| CatalogError::Invalid {
-                file: file.clone(),
-                reason,
-            };
-            let mut names = Vec::new();
-            for e in parsed.tools {
-                names.push(e.name.clone());
-                entries.push(Arc::new(
-                    build_entry(&parsed.toolset, e, false).map_err(&invalid)?,
-                ));
-            }
-            toolsets.push(Toolset {
-                name: parsed.toolset,
-                title: parsed.title,
-                description: parsed.description,
-                default: parsed.default,
-                tools: names,
-            });
-        }
+        let (toolsets, entries) = overlay_entries(parse_files(sources)?, Some)?;
         Self::assemble(toolsets, entries, spec::CatalogDiff::default())
     }
 
@@ -429,50 +407,27 @@ impl Catalog {
             source: Some(origin),
             ..spec::CatalogDiff::default()
         };
-        let mut toolsets = Vec::new();
-        let mut entries = Vec::new();
         let mut curated = std::collections::HashSet::new();
-        for (file, parsed) in files {
-            let invalid = |reason: String| CatalogError::Invalid {
-                file: file.clone(),
-                reason,
-            };
-            let mut names = Vec::new();
-            for e in parsed.tools {
-                curated.insert(e.name.clone());
-                let Some(op) = doc.get(&e.name) else {
-                    if e.not_in_spec.is_some() {
-                        names.push(e.name.clone());
-                        entries.push(Arc::new(
-                            build_entry(&parsed.toolset, e, false).map_err(&invalid)?,
-                        ));
-                    } else {
-                        diff.removed_operations.push(e.name.clone());
-                    }
-                    continue;
-                };
-                let (merged, change) = spec::merge(e, op);
-                if change
-                    != (spec::OperationChange {
-                        name: change.name.clone(),
-                        ..Default::default()
-                    })
-                {
-                    diff.changed_operations.push(change);
+        let (mut toolsets, mut entries) = overlay_entries(files, |e| {
+            curated.insert(e.name.clone());
+            let Some(op) = doc.get(&e.name) else {
+                if e.not_in_spec.is_some() {
+                    return Some(e);
                 }
-                names.push(merged.name.clone());
-                entries.push(Arc::new(
-                    build_entry(&parsed.toolset, merged, false).map_err(&invalid)?,
-                ));
+                diff.removed_operations.push(e.name.clone());
+                return None;
+            };
+            let (merged, change) = spec::merge(e, op);
+            if change
+                != (spec::OperationChange {
+                    name: change.name.clone(),
+                    ..Default::default()
+                })
+            {
+                diff.changed_operations.push(change);
             }
-            toolsets.push(Toolset {
-                name: parsed.toolset,
-                title: parsed.title,
-                description: parsed.description,
-                default: parsed.default,
-                tools: names,
-            });
-        }
+            Some(merged)
+        })?;
         for op in &doc.operations {
             if curated.contains(&op.id) {
                 continue;
@@ -579,6 +534,40 @@ impl Catalog {
     pub fn get(&self, name: &str) -> Option<&Arc<ToolEntry>> {
         self.by_name.get(name).map(|&i| &self.entries[i])
     }
+}
+
+/// The toolsets and entries of the overlay files; `keep` gives the entry to list for each one as
+/// written (merged with the spec, or as it is) or `None` to leave it out.
+fn overlay_entries(
+    files: Vec<(String, ToolsetFile)>,
+    mut keep: impl FnMut(EntryFile) -> Option<EntryFile>,
+) -> Result<(Vec<Toolset>, Vec<Arc<ToolEntry>>), CatalogError> {
+    let mut toolsets = Vec::new();
+    let mut entries = Vec::new();
+    for (file, parsed) in files {
+        let invalid = |reason: String| CatalogError::Invalid {
+            file: file.clone(),
+            reason,
+        };
+        let mut names = Vec::new();
+        for e in parsed.tools {
+            let Some(e) = keep(e) else {
+                continue;
+            };
+            names.push(e.name.clone());
+            entries.push(Arc::new(
+                build_entry(&parsed.toolset, e, false).map_err(&invalid)?,
+            ));
+        }
+        toolsets.push(Toolset {
+            name: parsed.toolset,
+            title: parsed.title,
+            description: parsed.description,
+            default: parsed.default,
+            tools: names,
+        });
+    }
+    Ok((toolsets, entries))
 }
 
 fn parse_files(sources: &[(&str, &str)]) -> Result<Vec<(String, ToolsetFile)>, CatalogError> {
