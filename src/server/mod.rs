@@ -95,19 +95,13 @@ impl CatalogView {
 
     /// What a client can see and call: listed tools (with toolsets) and the allowed ones.
     fn fingerprint(&self) -> String {
-        let listed: Vec<(&str, &Tool)> = self
-            .listed
-            .entries()
-            .iter()
-            .map(|e| (e.toolset.as_str(), &e.tool))
-            .collect();
-        let allowed: Vec<(&str, &Tool)> = self
-            .allowed
-            .entries()
-            .iter()
-            .map(|e| (e.toolset.as_str(), &e.tool))
-            .collect();
-        serde_json::to_string(&(listed, allowed)).unwrap_or_default()
+        fn tools(set: &Enabled) -> Vec<(&str, &Tool)> {
+            set.entries()
+                .iter()
+                .map(|e| (e.toolset.as_str(), &e.tool))
+                .collect()
+        }
+        serde_json::to_string(&(tools(&self.listed), tools(&self.allowed))).unwrap_or_default()
     }
 }
 
