@@ -4,7 +4,8 @@
 //! a number. `DUVO_BENCH_QUICK=1` shrinks every count for a smoke run; `DUVO_BENCH_ONLY=builds`
 //! measures only the two builds' size and idle RSS (see `builds.rs`), `DUVO_BENCH_ONLY=replicas`
 //! only stateless replicas behind nginx (`replicas.rs`), `DUVO_BENCH_ONLY=startup` only start-up
-//! side by side with the fastest peer and `/bin/cat` (`peers.rs`).
+//! side by side with the fastest peer and `/bin/cat` (`peers.rs`), `DUVO_BENCH_ONLY=throughput`
+//! only the HTTP throughput table (`throughput.rs`).
 
 mod builds;
 mod context;
@@ -17,6 +18,7 @@ mod replicas;
 mod report;
 mod sse_client;
 mod startup;
+mod stateless_client;
 mod stats;
 mod stdio_client;
 mod throughput;
@@ -120,6 +122,36 @@ async fn run() -> anyhow::Result<()> {
         println!("{}", peers::table(&peers::measure(&emulator.base).await));
         return Ok(());
     }
+    if only == "throughput" {
+        let server = procs::http_server(
+            &emulator.base,
+            &["--max-sessions", "2000", "--max-streams", "2000"],
+        )
+        .await?;
+        let mut cells = Vec::new();
+        for kind in throughput::Kind::ALL {
+            for clients in plan.concurrency {
+                eprintln!("bench: {} with {clients} clients", kind.label());
+                cells.push(
+                    throughput::measure(
+                        kind,
+                        Some(server.pid()),
+                        &server.base,
+                        &run_id,
+                        clients,
+                        plan.window,
+                    )
+                    .await
+                    .with_context(|| format!("{} x{clients}", kind.label()))?,
+                );
+            }
+        }
+        println!(
+            "{}",
+            report::throughput_table(&cells, plan.window.as_secs_f64())
+        );
+        return Ok(());
+    }
     eprintln!("bench: the two builds (size, idle RSS)");
     let builds = builds::measure(&emulator.base).await;
     if only == "builds" {
@@ -147,9 +179,16 @@ async fn run() -> anyhow::Result<()> {
     for kind in throughput::Kind::ALL {
         for clients in plan.concurrency {
             eprintln!("bench: {} with {clients} clients", kind.label());
-            let cell = throughput::measure(kind, &server.base, &run_id, clients, plan.window)
-                .await
-                .with_context(|| format!("{} x{clients}", kind.label()))?;
+            let cell = throughput::measure(
+                kind,
+                Some(server.pid()),
+                &server.base,
+                &run_id,
+                clients,
+                plan.window,
+            )
+            .await
+            .with_context(|| format!("{} x{clients}", kind.label()))?;
             throughput.push(cell);
         }
     }

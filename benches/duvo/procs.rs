@@ -138,6 +138,28 @@ pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .context("no VmRSS line")
 }
 
+/// CPU time `pid` has used so far (user + system, all its threads), in seconds: fields 14 and
+/// 15 of `/proc/<pid>/stat`, in clock ticks (100 a second on Linux).
+pub fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("no ')' in stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("short stat line")?
+            .parse::<u64>()
+            .context("stat field")? as f64)
+    };
+    // After ')': field 3 is index 0, so utime (14) is 11 and stime (15) is 12.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
 /// The id of a finished Job in the emulator's seed data.
 pub async fn seeded_run_id(http: &reqwest::Client, emulator_base: &str) -> anyhow::Result<String> {
     let url = format!(

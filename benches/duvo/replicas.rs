@@ -135,7 +135,8 @@ pub async fn measure(
         let (mut lb, port) = nginx(&nginx_bin, dir.path(), &ups).await?;
         let base = format!("http://127.0.0.1:{port}");
         eprintln!("bench: {n} replica(s) behind nginx, {clients} clients");
-        let cell = throughput::measure(Kind::McpStateless, &base, run_id, clients, window).await?;
+        let cell =
+            throughput::measure(Kind::McpStateless, None, &base, run_id, clients, window).await?;
         let _ = lb.kill().await;
         rows.push(Row { replicas: n, cell });
     }

@@ -89,27 +89,7 @@ impl Report {
             human_us(m.percentile(99.0) - d.percentile(99.0))
         );
 
-        let _ = writeln!(
-            out,
-            "### HTTP throughput (getRun, {:.0} s per cell, every client its own session)\n",
-            self.window_secs
-        );
-        let _ = writeln!(
-            out,
-            "| transport | clients | calls/s | p50 | p99 | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |"
-        );
-        for c in &self.throughput {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.0} | {} | {} | {} |",
-                c.kind.label(),
-                c.clients,
-                c.rate(),
-                human_us(c.samples.percentile(50.0)),
-                human_us(c.samples.percentile(99.0)),
-                c.errors
-            );
-        }
+        out.push_str(&throughput_table(&self.throughput, self.window_secs));
 
         let mem = &self.memory;
         let per_session = (mem.http_sse_kib.saturating_sub(mem.http_idle_kib)) as f64
@@ -214,6 +194,7 @@ impl Report {
                 "seconds": round(c.secs),
                 "calls_per_sec": round(c.rate()),
                 "latency": c.samples.to_json(),
+                "server_cpu_us_per_call": c.server_cpu_us_per_call().map(round),
             })).collect::<Vec<_>>(),
             "node_client": match &self.node {
                 NodeLatency::Measured { sdk, tools_list, ping } => json!({
@@ -267,6 +248,39 @@ pub fn builds_table(builds: &[Build]) -> String {
                 let _ = writeln!(out, "| {} | — | — ({why}) |", b.name);
             }
         }
+    }
+    out
+}
+
+/// The HTTP throughput table, with the server's CPU time per call (what the transport costs the
+/// server, independent of how heavy the client is).
+pub fn throughput_table(cells: &[Cell], window_secs: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### HTTP throughput (getRun, {window_secs:.0} s per cell, every client its own session)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| transport | clients | calls/s | p50 | p99 | server CPU per call | errors |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for c in cells {
+        let cpu = c
+            .server_cpu_us_per_call()
+            .map(|us| format!("{us:.0} µs"))
+            .unwrap_or_else(|| "—".to_owned());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            c.kind.label(),
+            c.clients,
+            c.rate(),
+            human_us(c.samples.percentile(50.0)),
+            human_us(c.samples.percentile(99.0)),
+            cpu,
+            c.errors
+        );
     }
     out
 }

@@ -1,7 +1,9 @@
 //! HTTP throughput: tool calls per second and latency with N concurrent clients, each with its
 //! own session (or stateless requests), calling `getRun` in a loop for a fixed window.
 
+use crate::procs;
 use crate::sse_client::SseSession;
+use crate::stateless_client::StatelessClient;
 use crate::stats::Samples;
 use anyhow::Context;
 use futures::StreamExt;
@@ -20,20 +22,28 @@ pub enum Kind {
     McpLegacy,
     /// `/mcp` stateless 2026-07-28 (rmcp client, `server/discover`).
     McpStateless,
+    /// `/mcp` stateless 2026-07-28 (hand-rolled client: one POST, one JSON answer).
+    McpStatelessLean,
     /// `/sse` + `/message` (hand-rolled client).
     Sse,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 3] = [Kind::McpLegacy, Kind::McpStateless, Kind::Sse];
+    pub const ALL: [Kind; 4] = [
+        Kind::McpLegacy,
+        Kind::McpStateless,
+        Kind::McpStatelessLean,
+        Kind::Sse,
+    ];
 
     /// Its label in the report.
     pub fn label(self) -> &'static str {
         match self {
             Kind::McpLegacy => "/mcp legacy session",
-            Kind::McpStateless => "/mcp stateless 2026-07-28",
-            Kind::Sse => "/sse + /message",
+            Kind::McpStateless => "/mcp stateless 2026-07-28 (rmcp client)",
+            Kind::McpStatelessLean => "/mcp stateless 2026-07-28 (lean client)",
+            Kind::Sse => "/sse + /message (lean client)",
         }
     }
 }
@@ -42,6 +52,7 @@ impl Kind {
 enum Client {
     Rmcp(RunningService<RoleClient, ()>),
     Sse(SseSession),
+    Stateless(StatelessClient),
 }
 
 impl Client {
@@ -63,6 +74,7 @@ impl Client {
                 .await
                 .context("stateless client")?,
             ),
+            Kind::McpStatelessLean => Client::Stateless(StatelessClient::open(base, http).await?),
             Kind::Sse => {
                 let s = SseSession::open(base, http).await?;
                 s.initialize().await?;
@@ -84,6 +96,7 @@ impl Client {
                     .is_ok_and(|r| r.is_error != Some(true))
             }
             Client::Sse(s) => s.get_run(run_id).await.unwrap_or(false),
+            Client::Stateless(s) => s.get_run(run_id).await.unwrap_or(false),
         }
     }
 
@@ -108,6 +121,8 @@ pub struct Cell {
     pub secs: f64,
     /// Latency of each successful call.
     pub samples: Samples,
+    /// CPU time (user + system, all threads) of the `duvo-mcp http` process in the window.
+    pub server_cpu_secs: Option<f64>,
 }
 
 impl Cell {
@@ -115,11 +130,20 @@ impl Cell {
     pub fn rate(&self) -> f64 {
         self.calls as f64 / self.secs.max(1e-9)
     }
+
+    /// The server's CPU time per successful call, in microseconds: what the transport costs
+    /// the server, whatever the client spends (client, server and emulator share the cores).
+    pub fn server_cpu_us_per_call(&self) -> Option<f64> {
+        self.server_cpu_secs
+            .map(|s| s * 1e6 / self.calls.max(1) as f64)
+    }
 }
 
-/// Measures `kind` with `clients` concurrent clients for `window`.
+/// Measures `kind` with `clients` concurrent clients for `window` against `base`; `pid` is the
+/// server process whose CPU time is read (`None` behind a load balancer).
 pub async fn measure(
     kind: Kind,
+    pid: Option<u32>,
     base: &str,
     run_id: &str,
     clients: usize,
@@ -140,6 +164,7 @@ pub async fn measure(
             c.get_run(run_id).await;
         }
     }
+    let cpu_before = pid.and_then(|p| procs::cpu_secs(p).ok());
     let start = Instant::now();
     let deadline = start + window;
     let tasks: Vec<_> = all
@@ -168,6 +193,7 @@ pub async fn measure(
         errors: 0,
         secs: 0.0,
         samples: Samples::default(),
+        server_cpu_secs: None,
     };
     for t in tasks {
         let (samples, errors) = t.await.context("client task")?;
@@ -175,6 +201,9 @@ pub async fn measure(
         cell.samples.extend(samples);
     }
     cell.secs = start.elapsed().as_secs_f64();
+    cell.server_cpu_secs = cpu_before
+        .zip(pid.and_then(|p| procs::cpu_secs(p).ok()))
+        .map(|(before, after)| after - before);
     cell.calls = cell.samples.len();
     for c in all {
         if let Ok(c) = Arc::try_unwrap(c) {
