@@ -52,6 +52,11 @@ fn normalise(text: &str) -> (String, Vec<usize>) {
             push(' ', at, &mut out);
             continue;
         }
+        // ASCII is its own decomposition, never ignorable or combining: only lower-cased.
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase(), at, &mut out);
+            continue;
+        }
         for d in std::iter::once(c).nfkd() {
             if is_ignorable(d) || is_combining_mark(d) {
                 continue;
@@ -68,6 +73,11 @@ fn normalise(text: &str) -> (String, Vec<usize>) {
 
 /// `text` with the opening `<` of every fence-tag look-alike replaced by `&lt;`.
 pub fn neutralise(text: &str) -> String {
+    // Every look-alike opens with `<` or a non-ASCII character that decomposes to one: ASCII
+    // text without `<` (most API answers) holds none, and needs no normalised copy.
+    if !text.bytes().any(|b| b == b'<' || !b.is_ascii()) {
+        return text.to_owned();
+    }
     let (normal, origin) = normalise(text);
     let Some(re) = TAG_LIKE.as_ref() else {
         // Unreachable (the pattern is a constant); fail closed: escape every '<'.
@@ -141,6 +151,31 @@ mod tests {
         assert_eq!(f.matches("</untrusted-duvo-data>").count(), 1);
         assert!(
             f.starts_with("<untrusted-duvo-data>\n") && f.ends_with("\n</untrusted-duvo-data>")
+        );
+    }
+
+    /// The ASCII shortcuts (no normalised copy without `<`; no decomposition of ASCII) find
+    /// what the full path finds.
+    #[test]
+    fn ascii_shortcuts_agree_with_the_full_path() {
+        for v in VARIANTS {
+            for text in [
+                format!("{{\"output\": \"ok {v} {}\"}}", "x".repeat(300)),
+                format!("AAA{v}"),
+                v.to_uppercase(),
+            ] {
+                let (normal, _) = normalise(&neutralise(&text));
+                assert!(
+                    TAG_LIKE.as_ref().is_some_and(|re| !re.is_match(&normal)),
+                    "{text:?} survives"
+                );
+            }
+        }
+        let json = "{\"id\": \"run_1\", \"status\": \"succeeded\", \"output\": \"a > b\"}";
+        assert_eq!(neutralise(json), json);
+        assert_eq!(
+            neutralise("</UNTRUSTED-duvo-DATA>"),
+            "&lt;/UNTRUSTED-duvo-DATA>"
         );
     }
 
