@@ -692,15 +692,19 @@ fn session_not_found() -> Response {
 /// answers `DELETE` 204 (rmcp says 202, and 202 for unknown sessions too: worked around here);
 /// drops SSE priming events for sessions older than protocol 2025-11-25.
 async fn mcp_sessions(State(caps): State<McpCaps>, req: Request, next: Next) -> Response {
-    let caller = caps.owners.fingerprint(req.headers());
     let session = req
         .headers()
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // Who is calling matters for a session's requests and for `initialize`; a stateless call
+    // (neither) skips the hashing.
+    let caller = session
+        .as_ref()
+        .map(|_| caps.owners.fingerprint(req.headers()));
     let binding = match &session {
         Some(id) => match caps.owners.mcp_binding(id).await {
-            Some(b) if b.owner == caller => Some(b),
+            Some(b) if Some(b.owner) == caller => Some(b),
             Some(_) => {
                 tracing::warn!("request for a session opened with other credentials; 404");
                 return session_not_found();
@@ -748,6 +752,7 @@ async fn mcp_sessions(State(caps): State<McpCaps>, req: Request, next: Next) -> 
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;
     };
+    let caller = caps.owners.fingerprint(&parts.headers);
     let live = caps.limits.live_sessions().await;
     let Some(reservation) = caps.limits.reserve_session(live) else {
         tracing::warn!(
