@@ -13,7 +13,7 @@ use duvo_mcp::transport::stdio;
 #[cfg(feature = "demo")]
 use std::net::SocketAddr;
 
-/// `--version`: the crate version, the git commit and the build date (recorded by `build.rs`).
+/// `--version`: the crate version, the git commit and the build date (recorded by `build/main.rs`).
 static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     // Placeholder vergen emits when git or the date was not available at build time.
     let known = |v: &'static str| {
@@ -137,13 +137,14 @@ fn main() -> std::process::ExitCode {
     // Logs (text or JSON, stderr) and OTLP traces when OTEL_EXPORTER_OTLP_ENDPOINT is set;
     // before the runtime: the OTLP exporter owns a blocking HTTP client.
     let telemetry = duvo_mcp::telemetry::init(cli.log_format);
-    // stdio serves one client: one worker thread does (a worker per core cost their stacks and
-    // start-up time: benches/duvo/PROFILE.md). `http`, `emulator` and the rest keep a worker
-    // per core.
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if matches!(cli.command, None | Some(Command::Stdio { .. })) {
-        builder.worker_threads(1);
-    }
+    // stdio serves one client: the main thread runs it (a worker per core cost their stacks and
+    // start-up time: benches/duvo/PROFILE.md); blocking work still goes to tokio's blocking
+    // pool. `http`, `emulator` and the rest keep a worker per core.
+    let mut builder = if matches!(cli.command, None | Some(Command::Stdio { .. })) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
