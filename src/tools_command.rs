@@ -41,7 +41,7 @@ pub fn listed(enabled: &Enabled, read_only: bool) -> Vec<(String, Tool)> {
     let mut all: Vec<(String, Tool)> = enabled
         .entries()
         .iter()
-        .map(|e| (e.toolset.clone(), e.tool.clone()))
+        .map(|e| (e.toolset.clone(), e.tool().clone()))
         .collect();
     all.push(("meta".to_owned(), meta::search_tool()));
     all.push(("meta".to_owned(), meta::call_tool(read_only)));

@@ -1934,7 +1934,7 @@ fn default_tools_fit_the_context_budget() {
         .entries()
         .iter()
         .map(|e| {
-            let t = &e.tool;
+            let t = e.tool();
             let wire = json!({
                 "name": t.name,
                 "title": t.title,

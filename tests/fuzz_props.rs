@@ -239,7 +239,7 @@ fn object_for(schema: &Value, depth: u32) -> BoxedStrategy<JsonObject> {
 }
 
 fn args_for(entry: &ToolEntry) -> BoxedStrategy<JsonObject> {
-    let schema = Value::Object((*entry.tool.input_schema).clone());
+    let schema = Value::Object((*entry.tool().input_schema).clone());
     prop_oneof![3 => object_for(&schema, 0), 1 => json_object()].boxed()
 }
 

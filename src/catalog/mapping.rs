@@ -252,7 +252,7 @@ pub fn normalize(entry: &ToolEntry, args: &mut JsonObject) -> Result<(), Argumen
         }
     }
     let properties = entry
-        .tool
+        .tool()
         .input_schema
         .get("properties")
         .and_then(Value::as_object);

@@ -1,6 +1,8 @@
-//! The tool catalog: `tools/<toolset>.json`, embedded at build time, one entry per Duvo operation,
-//! plus the composite tools registered into it at start (it knows they exist, not their code).
+//! The tool catalog: `tools/<toolset>.json`, compiled in at build time (`build/catalog.rs`,
+//! [`embedded`]), one entry per Duvo operation, plus the composite tools registered into it at
+//! start (it knows they exist, not their code).
 
+pub(crate) mod embedded;
 pub mod filter;
 pub(crate) mod id_sources;
 pub mod mapping;
@@ -16,74 +18,6 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
-
-/// The toolset files, embedded. Adding a toolset = adding its file here.
-const TOOLSET_FILES: &[(&str, &str)] = &[
-    (
-        "tools/assignments.json",
-        include_str!("../../tools/assignments.json"),
-    ),
-    (
-        "tools/case-triggers.json",
-        include_str!("../../tools/case-triggers.json"),
-    ),
-    (
-        "tools/clarity.json",
-        include_str!("../../tools/clarity.json"),
-    ),
-    (
-        "tools/connections.json",
-        include_str!("../../tools/connections.json"),
-    ),
-    (
-        "tools/credentials.json",
-        include_str!("../../tools/credentials.json"),
-    ),
-    ("tools/evals.json", include_str!("../../tools/evals.json")),
-    ("tools/files.json", include_str!("../../tools/files.json")),
-    (
-        "tools/integrations.json",
-        include_str!("../../tools/integrations.json"),
-    ),
-    ("tools/jobs.json", include_str!("../../tools/jobs.json")),
-    ("tools/memory.json", include_str!("../../tools/memory.json")),
-    (
-        "tools/organizations.json",
-        include_str!("../../tools/organizations.json"),
-    ),
-    (
-        "tools/plugins.json",
-        include_str!("../../tools/plugins.json"),
-    ),
-    ("tools/pulse.json", include_str!("../../tools/pulse.json")),
-    ("tools/queues.json", include_str!("../../tools/queues.json")),
-    (
-        "tools/revision-integrations.json",
-        include_str!("../../tools/revision-integrations.json"),
-    ),
-    (
-        "tools/sandboxes.json",
-        include_str!("../../tools/sandboxes.json"),
-    ),
-    (
-        "tools/schedules.json",
-        include_str!("../../tools/schedules.json"),
-    ),
-    (
-        "tools/secrets.json",
-        include_str!("../../tools/secrets.json"),
-    ),
-    ("tools/skills.json", include_str!("../../tools/skills.json")),
-    (
-        "tools/suggestions.json",
-        include_str!("../../tools/suggestions.json"),
-    ),
-    ("tools/team.json", include_str!("../../tools/team.json")),
-    (
-        "tools/triggers.json",
-        include_str!("../../tools/triggers.json"),
-    ),
-];
 
 /// A catalog that could not be loaded (a defect in `tools/*.json`, caught by tests).
 #[derive(Debug, Error)]
@@ -197,6 +131,20 @@ pub enum EntryKind {
     Composite,
 }
 
+/// Where an entry's MCP tool definition comes from. Only the tools a session lists, calls or
+/// searches are ever built: the compiled catalog's schemas stay minified JSON in the binary, and
+/// a catalog built from an OpenAPI spec keeps each definition as JSON text (a fraction of the
+/// memory of the parsed trees) until it is used.
+#[derive(Debug)]
+enum ToolSource {
+    /// Set when the entry was made.
+    Built,
+    /// An entry of the compiled catalog (`build/catalog.rs`).
+    Compiled(&'static embedded::RawEntry),
+    /// The definition serialised (`serde_json`), as [`ToolEntry::compact`] left it.
+    Json(Box<str>),
+}
+
 /// One tool: its MCP definition and how it maps onto the REST call.
 #[derive(Debug)]
 pub struct ToolEntry {
@@ -220,10 +168,17 @@ pub struct ToolEntry {
     /// schema uses the tool argument (`agent_id`); callers may also pass the API spelling
     /// (`agentId`), which [`mapping::normalize`] folds into the tool argument.
     pub api_names: BTreeMap<String, String>,
-    /// The MCP tool definition (name, title, description, schema, annotations).
-    pub tool: Tool,
     /// Generated from the spec (no overlay entry in `tools/*.json`).
     pub generated: bool,
+    /// The tool's name (the operationId).
+    name: String,
+    /// What the annotations say of reading only (known without building `tool`).
+    read_only_hint: bool,
+    /// The MCP tool definition (name, title, description, schema, annotations), built from
+    /// `source` on first use ([`ToolEntry::tool`]) unless it was set when the entry was made.
+    tool: OnceLock<Tool>,
+    /// Where `tool` comes from.
+    source: ToolSource,
     /// The input schema's validator, compiled on the tool's first call (compiling all ~220 at
     /// start-up was most of the start-up time: `benches/duvo/PROFILE.md`).
     validator: OnceLock<Result<jsonschema::Validator, String>>,
@@ -234,14 +189,60 @@ impl ToolEntry {
     /// does not compile (a catalog defect: `tests` compile every entry's validator).
     pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
         self.validator
-            .get_or_init(|| compile_validator(&self.tool.input_schema))
+            .get_or_init(|| compile_validator(&self.tool().input_schema))
             .as_ref()
             .map_err(String::as_str)
     }
 
     /// The tool's name (the operationId).
     pub fn name(&self) -> &str {
-        &self.tool.name
+        &self.name
+    }
+
+    /// The MCP tool definition: name, title, description, input schema, annotations. An entry
+    /// of the compiled catalog parses its schema here, the first time (start-up parses none).
+    pub fn tool(&self) -> &Tool {
+        self.tool.get_or_init(|| match &self.source {
+            ToolSource::Compiled(raw) => raw.tool(),
+            ToolSource::Json(text) => serde_json::from_str(text).unwrap_or_else(|e| {
+                // Unreachable: the text is what serde_json wrote for this very type.
+                tracing::error!(tool = %self.name, "stored tool definition does not parse: {e}");
+                self.placeholder()
+            }),
+            // Unreachable: such entries are made with their tool set.
+            ToolSource::Built => self.placeholder(),
+        })
+    }
+
+    fn placeholder(&self) -> Tool {
+        Tool::new(self.name.clone(), "", Arc::new(JsonObject::new()))
+    }
+
+    /// The tool definition as JSON (`serde_json`'s serialisation of [`ToolEntry::tool`]), without
+    /// keeping a built definition around when there is none yet: for comparing catalogs.
+    pub fn definition_json(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if let Some(tool) = self.tool.get() {
+            return Cow::Owned(serde_json::to_string(tool).unwrap_or_default());
+        }
+        match &self.source {
+            ToolSource::Json(text) => Cow::Borrowed(text),
+            ToolSource::Compiled(raw) => {
+                Cow::Owned(serde_json::to_string(&raw.tool()).unwrap_or_default())
+            }
+            ToolSource::Built => Cow::Owned(serde_json::to_string(self.tool()).unwrap_or_default()),
+        }
+    }
+
+    /// The entry with its tool definition stored as JSON text, built again on first use.
+    fn compact(mut self) -> Self {
+        if let Some(tool) = self.tool.take() {
+            match serde_json::to_string(&tool) {
+                Ok(text) => self.source = ToolSource::Json(text.into_boxed_str()),
+                Err(_) => self.tool = OnceLock::from(tool),
+            }
+        }
+        self
     }
 
     /// The name the API uses for the tool argument `arg` (the argument itself unless renamed).
@@ -274,24 +275,20 @@ impl ToolEntry {
 
     /// True when the annotations say the tool only reads.
     pub fn read_only(&self) -> bool {
-        self.tool
-            .annotations
-            .as_ref()
-            .and_then(|a| a.read_only_hint)
-            .unwrap_or(false)
+        self.read_only_hint
     }
 
     /// The argument names of the input schema, required ones first.
     pub fn argument_names(&self) -> Vec<(String, bool)> {
         let required: Vec<&str> = self
-            .tool
+            .tool()
             .input_schema
             .get("required")
             .and_then(|r| r.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
         let mut names: Vec<(String, bool)> = self
-            .tool
+            .tool()
             .input_schema
             .get("properties")
             .and_then(|p| p.as_object())
@@ -320,7 +317,26 @@ impl Catalog {
     /// Loads the embedded REST catalog (`tools/*.json`). Composite tools are added by the
     /// composition root (`workflows::register`).
     pub fn embedded() -> Result<Self, CatalogError> {
-        Self::from_sources(TOOLSET_FILES)
+        let mut toolsets = Vec::new();
+        let mut entries = Vec::new();
+        for set in embedded::TOOLSETS {
+            for raw in set.tools {
+                entries.push(Arc::new(raw_entry(set.toolset, raw).map_err(|reason| {
+                    CatalogError::Invalid {
+                        file: set.file.to_owned(),
+                        reason,
+                    }
+                })?));
+            }
+            toolsets.push(Toolset {
+                name: set.toolset.to_owned(),
+                title: set.title.to_owned(),
+                description: set.description.to_owned(),
+                default: set.default,
+                tools: set.tools.iter().map(|e| e.name.to_owned()).collect(),
+            });
+        }
+        Self::assemble(toolsets, entries, spec::CatalogDiff::default())
     }
 
     /// Adds a composite tool to `toolset`; one with the name of a REST entry replaces it in the
@@ -350,8 +366,11 @@ impl Catalog {
             multipart: None,
             empty_body: false,
             api_names: BTreeMap::new(),
-            tool,
             generated: false,
+            name: name.clone(),
+            read_only_hint: read_only_hint(&tool),
+            tool: OnceLock::from(tool),
+            source: ToolSource::Built,
             validator: OnceLock::new(),
         });
         match self.by_name.get(&name) {
@@ -360,14 +379,17 @@ impl Catalog {
                 self.shadowed.insert(name, rest);
             }
             None => {
-                self.entries.push(entry);
-                self.entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
-                self.by_name = self
+                // Keep the entries sorted by name: insert in place and renumber those after it.
+                let at = self
                     .entries
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (e.tool.name.to_string(), i))
-                    .collect();
+                    .partition_point(|e| e.name.as_str() < name.as_str());
+                self.entries.insert(at, entry);
+                self.by_name.insert(name, at);
+                for (i, e) in self.entries.iter().enumerate().skip(at + 1) {
+                    if let Some(slot) = self.by_name.get_mut(e.name.as_str()) {
+                        *slot = i;
+                    }
+                }
             }
         }
         Ok(())
@@ -393,7 +415,8 @@ impl Catalog {
         doc: &spec::SpecDocument,
         origin: spec::SpecOrigin,
     ) -> Result<Self, CatalogError> {
-        Self::from_spec_with(TOOLSET_FILES, doc, origin)
+        let files = embedded::TOOLSETS.iter().map(|t| t.to_file()).collect();
+        Self::from_spec_files(files, doc, origin)
     }
 
     /// [`Catalog::from_spec`] over other overlay files (an empty slice: every tool generated).
@@ -402,7 +425,14 @@ impl Catalog {
         doc: &spec::SpecDocument,
         origin: spec::SpecOrigin,
     ) -> Result<Self, CatalogError> {
-        let files = parse_files(sources)?;
+        Self::from_spec_files(parse_files(sources)?, doc, origin)
+    }
+
+    fn from_spec_files(
+        files: Vec<(String, ToolsetFile)>,
+        doc: &spec::SpecDocument,
+        origin: spec::SpecOrigin,
+    ) -> Result<Self, CatalogError> {
         let mut diff = spec::CatalogDiff {
             source: Some(origin),
             ..spec::CatalogDiff::default()
@@ -463,6 +493,12 @@ impl Catalog {
             entries.push(Arc::new(entry));
         }
         diff.removed_operations.sort();
+        // Keep each definition as JSON text until a session uses it: the parsed trees of every
+        // operation's schema would stay resident for the life of the process.
+        let entries = entries
+            .into_iter()
+            .map(|e| Arc::try_unwrap(e).map_or_else(|shared| shared, |e| Arc::new(e.compact())))
+            .collect();
         Self::assemble(toolsets, entries, diff)
     }
 
@@ -475,13 +511,13 @@ impl Catalog {
             t.tools.sort();
         }
         toolsets.sort_by(|a, b| a.name.cmp(&b.name));
-        entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
         let mut by_name = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            if by_name.insert(e.tool.name.to_string(), i).is_some() {
+            if by_name.insert(e.name.clone(), i).is_some() {
                 return Err(CatalogError::Invalid {
                     file: e.toolset.clone(),
-                    reason: format!("duplicate tool name {}", e.tool.name),
+                    reason: format!("duplicate tool name {}", e.name),
                 });
             }
         }
@@ -626,8 +662,56 @@ fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry
         multipart: e.multipart,
         empty_body: e.empty_body,
         api_names: e.api_names,
-        tool,
         generated,
+        name: e.name,
+        read_only_hint: a.read_only_hint,
+        tool: OnceLock::from(tool),
+        source: ToolSource::Built,
+        validator: OnceLock::new(),
+    })
+}
+
+/// Whether `tool`'s annotations say it only reads.
+fn read_only_hint(tool: &Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|a| a.read_only_hint)
+        .unwrap_or(false)
+}
+
+/// An entry of the compiled catalog; its tool (and schema) is built on first use. The build
+/// script checked what needs the schema (`api_names`); the path is parsed here as for a file.
+fn raw_entry(toolset: &str, raw: &'static embedded::RawEntry) -> Result<ToolEntry, String> {
+    let mut segments = parse_path(raw.path).map_err(|msg| format!("tool {}: {msg}", raw.name))?;
+    for seg in &mut segments {
+        if let Segment::Param { name, arg } = seg
+            && let Some((tool_arg, _)) = raw.api_names.iter().find(|(_, api)| api == name)
+        {
+            *arg = (*tool_arg).to_owned();
+        }
+    }
+    Ok(ToolEntry {
+        toolset: toolset.to_owned(),
+        kind: EntryKind::Rest,
+        method: raw.method,
+        path: raw.path.to_owned(),
+        segments,
+        query: raw.query.iter().map(|q| (*q).to_owned()).collect(),
+        multipart: raw.multipart.as_ref().map(|m| Multipart {
+            file_field: m.file_field.to_owned(),
+            text_fields: m.text_fields.iter().map(|f| (*f).to_owned()).collect(),
+        }),
+        empty_body: raw.empty_body,
+        api_names: raw
+            .api_names
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect(),
+        generated: false,
+        name: raw.name.to_owned(),
+        read_only_hint: raw.annotations[0],
+        tool: OnceLock::new(),
+        source: ToolSource::Compiled(raw),
         validator: OnceLock::new(),
     })
 }
@@ -679,6 +763,60 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
+    }
+
+    /// The catalog compiled by the build script is the one the runtime loader makes of the
+    /// files: same toolsets, entries, mappings and tool definitions, byte for byte.
+    #[test]
+    fn compiled_catalog_matches_the_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .expect("tools/")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .map(|p| {
+                let name = format!("tools/{}", p.file_name().unwrap().to_string_lossy());
+                (name, std::fs::read_to_string(&p).expect("readable"))
+            })
+            .collect();
+        files.sort();
+        let sources: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        let parsed = Catalog::from_sources(&sources).expect("the files load");
+        let compiled = Catalog::embedded().expect("the compiled catalog loads");
+        assert_eq!(
+            format!("{:?}", parsed.toolsets()),
+            format!("{:?}", compiled.toolsets())
+        );
+        assert_eq!(parsed.entries().len(), compiled.entries().len());
+        for (p, c) in parsed.entries().iter().zip(compiled.entries()) {
+            assert_eq!(p.name(), c.name());
+            assert!(c.tool.get().is_none(), "{}: parsed before use", c.name());
+            assert_eq!(p.read_only(), c.read_only(), "{}", c.name());
+            let shape = |e: &ToolEntry| {
+                format!(
+                    "{} {:?} {} {:?} {:?} {:?} {} {:?} {}",
+                    e.toolset,
+                    e.method,
+                    e.path,
+                    e.segments,
+                    e.query,
+                    e.multipart,
+                    e.empty_body,
+                    e.api_names,
+                    e.generated
+                )
+            };
+            assert_eq!(shape(p), shape(c), "{}", c.name());
+            assert_eq!(
+                serde_json::to_string(p.tool()).unwrap(),
+                serde_json::to_string(c.tool()).unwrap(),
+                "{}",
+                c.name()
+            );
+        }
     }
 
     #[test]

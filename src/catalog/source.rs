@@ -329,14 +329,35 @@ fn write_cache(body: &Path, meta: &Path, bytes: &[u8], m: &CacheMeta) -> std::io
     std::fs::rename(&tmp, meta)
 }
 
+/// The bundled snapshot, `spec/openapi.json`, as the build script stored it (deflated).
+static BUNDLED_DEFLATED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json.deflate"));
+
+/// The bundled snapshot's JSON text.
+pub fn bundled_text() -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut text = Vec::new();
+    flate2::read::DeflateDecoder::new(BUNDLED_DEFLATED)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("the bundled OpenAPI snapshot does not inflate: {e}"))?;
+    Ok(text)
+}
+
 /// The bundled snapshot, parsed (for `catalog diff` and the generator tests).
 pub fn bundled() -> Result<SpecDocument, String> {
-    parse_text(include_bytes!("../../spec/openapi.json"))
+    parse_text(&bundled_text()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_snapshot_inflates_to_spec_openapi_json() {
+        let on_disk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/openapi.json"))
+            .expect("spec/openapi.json");
+        assert_eq!(bundled_text().expect("inflates"), on_disk);
+        assert!(BUNDLED_DEFLATED.len() * 4 < on_disk.len());
+    }
 
     #[test]
     fn sources_parse() {

@@ -94,14 +94,18 @@ impl CatalogView {
     }
 
     /// What a client can see and call: listed tools (with toolsets) and the allowed ones.
+    /// Built from each entry's definition JSON, so comparing two views builds (and keeps) no
+    /// tool definition that no session has used.
     fn fingerprint(&self) -> String {
-        fn tools(set: &Enabled) -> Vec<(&str, &Tool)> {
-            set.entries()
-                .iter()
-                .map(|e| (e.toolset.as_str(), &e.tool))
-                .collect()
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        for (set, label) in [(&self.listed, "listed"), (&self.allowed, "allowed")] {
+            let _ = writeln!(out, "{label}:");
+            for e in set.entries() {
+                let _ = writeln!(out, "{}\t{}", e.toolset, e.definition_json());
+            }
         }
-        serde_json::to_string(&(tools(&self.listed), tools(&self.allowed))).unwrap_or_default()
+        out
     }
 }
 
@@ -339,7 +343,7 @@ fn lenient(catalog: &Catalog, selection: &Selection) -> Selection {
 }
 
 fn tool_list(listed: &Enabled, read_only: bool) -> Vec<Tool> {
-    let mut tools: Vec<Tool> = listed.entries().iter().map(|e| e.tool.clone()).collect();
+    let mut tools: Vec<Tool> = listed.entries().iter().map(|e| e.tool().clone()).collect();
     tools.push(meta::search_tool());
     tools.push(meta::call_tool(read_only));
     tools.push(meta::call_read_tool());
@@ -353,7 +357,7 @@ const SEARCH_SCHEMA_MAX: usize = 2_500;
 /// One `searchTools` hit: the best match with its schema (unless already listed or too large),
 /// the rest as name, title, hints and required arguments.
 fn search_hit(e: &ToolEntry, best: bool, listed: bool, exact: bool) -> serde_json::Value {
-    let a = e.tool.annotations.clone().unwrap_or_default();
+    let a = e.tool().annotations.clone().unwrap_or_default();
     let mut hints = Vec::new();
     if a.read_only_hint == Some(true) {
         hints.push("read-only");
@@ -367,7 +371,7 @@ fn search_hit(e: &ToolEntry, best: bool, listed: bool, exact: bool) -> serde_jso
         .filter(|(_, req)| *req)
         .map(|(n, _)| n)
         .collect();
-    let mut hit = json!({ "name": e.name(), "title": e.tool.title });
+    let mut hit = json!({ "name": e.name(), "title": e.tool().title });
     if !hints.is_empty() {
         hit["hints"] = json!(hints.join(", "));
     }
@@ -378,11 +382,11 @@ fn search_hit(e: &ToolEntry, best: bool, listed: bool, exact: bool) -> serde_jso
         hit["required"] = json!(required);
         return hit;
     }
-    hit["description"] = json!(e.tool.description);
+    hit["description"] = json!(e.tool().description);
     // Where the required ids come from ("(from listQueues)" in an argument's description).
     let mut ids_from = serde_json::Map::new();
     if let Some(props) = e
-        .tool
+        .tool()
         .input_schema
         .get("properties")
         .and_then(|p| p.as_object())
@@ -408,11 +412,11 @@ fn search_hit(e: &ToolEntry, best: bool, listed: bool, exact: bool) -> serde_jso
     if !ids_from.is_empty() {
         hit["ids_from"] = serde_json::Value::Object(ids_from);
     }
-    let schema_len = serde_json::to_string(&e.tool.input_schema).map_or(usize::MAX, |s| s.len());
+    let schema_len = serde_json::to_string(&e.tool().input_schema).map_or(usize::MAX, |s| s.len());
     if listed {
         hit["required"] = json!(required);
     } else if schema_len <= SEARCH_SCHEMA_MAX || exact {
-        hit["inputSchema"] = json!(e.tool.input_schema);
+        hit["inputSchema"] = json!(e.tool().input_schema);
     } else {
         hit["required"] = json!(required);
         hit["arguments"] = json!(
@@ -874,7 +878,7 @@ impl ServerHandler for DuvoServer {
                 .load()
                 .allowed
                 .get(name)
-                .map(|e| e.tool.clone()),
+                .map(|e| e.tool().clone()),
         }
     }
 

@@ -245,15 +245,15 @@ impl SearchIndex {
                 // A word of a short name says more than one of a long name.
                 let name_words = tokens(e.name()).len().max(2) as f32;
                 add(e.name(), W_NAME / (1.0 + 0.15 * (name_words - 2.0)));
-                add(e.tool.title.as_deref().unwrap_or(""), W_TITLE);
+                add(e.tool().title.as_deref().unwrap_or(""), W_TITLE);
                 add(&e.toolset, W_TOOLSET);
-                add(e.tool.description.as_deref().unwrap_or(""), W_TEXT);
+                add(e.tool().description.as_deref().unwrap_or(""), W_TEXT);
                 for (arg, _) in e.argument_names() {
                     add(&arg, W_TEXT);
                 }
                 // Enum values say what a tool can filter on ("status": "failed", "waiting").
                 if let Some(props) = e
-                    .tool
+                    .tool()
                     .input_schema
                     .get("properties")
                     .and_then(|p| p.as_object())
@@ -277,7 +277,7 @@ impl SearchIndex {
                     .find(|(w, _)| *w == first_word)
                     .map(|(_, i)| *i);
                 let destructive = e
-                    .tool
+                    .tool()
                     .annotations
                     .as_ref()
                     .and_then(|a| a.destructive_hint)

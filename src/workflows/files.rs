@@ -609,7 +609,7 @@ mod tests {
         let desc = |name: &str| {
             catalog
                 .get(name)
-                .map(|e| e.tool.description.as_deref().unwrap_or("").to_owned())
+                .map(|e| e.tool().description.as_deref().unwrap_or("").to_owned())
                 .expect(name)
         };
         let plural = upload_sandbox_files_tool()

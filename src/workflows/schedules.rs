@@ -61,7 +61,7 @@ fn include_schedules_value(call: &Call<'_>) -> Value {
         .catalog()
         .rest("listAgents")
         .and_then(|e| {
-            e.tool
+            e.tool()
                 .input_schema
                 .get("properties")
                 .and_then(|p| p.get("include_schedules"))

@@ -55,7 +55,7 @@ pub fn register(catalog: &mut Catalog) -> Result<(), CatalogError> {
         let Some(rest) = catalog.get(s.tool).cloned() else {
             continue;
         };
-        let mut tool: Tool = rest.tool.clone();
+        let mut tool: Tool = rest.tool().clone();
         let mut schema = (*tool.input_schema).clone();
         if let Some(Value::Object(props)) = schema.get_mut("properties") {
             for (name, prop) in (s.local_args)() {
