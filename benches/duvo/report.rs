@@ -195,6 +195,7 @@ impl Report {
                 "calls_per_sec": round(c.rate()),
                 "latency": c.samples.to_json(),
                 "server_cpu_us_per_call": c.server_cpu_us_per_call().map(round),
+                "client_cpu_us_per_call": c.client_cpu_us_per_call().map(round),
             })).collect::<Vec<_>>(),
             "node_client": match &self.node {
                 NodeLatency::Measured { sdk, tools_list, ping } => json!({
@@ -262,23 +263,21 @@ pub fn throughput_table(cells: &[Cell], window_secs: f64) -> String {
     );
     let _ = writeln!(
         out,
-        "| transport | clients | calls/s | p50 | p99 | server CPU per call | errors |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| transport | clients | calls/s | p50 | p99 | server CPU per call | client CPU per call | errors |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for c in cells {
-        let cpu = c
-            .server_cpu_us_per_call()
-            .map(|us| format!("{us:.0} µs"))
-            .unwrap_or_else(|| "—".to_owned());
+        let us = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), |us| format!("{us:.0} µs"));
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {} |",
             c.kind.label(),
             c.clients,
             c.rate(),
             human_us(c.samples.percentile(50.0)),
             human_us(c.samples.percentile(99.0)),
-            cpu,
+            us(c.server_cpu_us_per_call()),
+            us(c.client_cpu_us_per_call()),
             c.errors
         );
     }

@@ -123,6 +123,8 @@ pub struct Cell {
     pub samples: Samples,
     /// CPU time (user + system, all threads) of the `duvo-mcp http` process in the window.
     pub server_cpu_secs: Option<f64>,
+    /// CPU time of this bench process (the clients) in the window.
+    pub client_cpu_secs: Option<f64>,
 }
 
 impl Cell {
@@ -135,6 +137,13 @@ impl Cell {
     /// the server, whatever the client spends (client, server and emulator share the cores).
     pub fn server_cpu_us_per_call(&self) -> Option<f64> {
         self.server_cpu_secs
+            .map(|s| s * 1e6 / self.calls.max(1) as f64)
+    }
+
+    /// The clients' CPU time per successful call, in microseconds (the bench process: the
+    /// client library under test, e.g. rmcp's, against the lean hand-rolled ones).
+    pub fn client_cpu_us_per_call(&self) -> Option<f64> {
+        self.client_cpu_secs
             .map(|s| s * 1e6 / self.calls.max(1) as f64)
     }
 }
@@ -165,6 +174,7 @@ pub async fn measure(
         }
     }
     let cpu_before = pid.and_then(|p| procs::cpu_secs(p).ok());
+    let client_before = procs::cpu_secs(std::process::id()).ok();
     let start = Instant::now();
     let deadline = start + window;
     let tasks: Vec<_> = all
@@ -194,6 +204,7 @@ pub async fn measure(
         secs: 0.0,
         samples: Samples::default(),
         server_cpu_secs: None,
+        client_cpu_secs: None,
     };
     for t in tasks {
         let (samples, errors) = t.await.context("client task")?;
@@ -201,6 +212,9 @@ pub async fn measure(
         cell.samples.extend(samples);
     }
     cell.secs = start.elapsed().as_secs_f64();
+    cell.client_cpu_secs = client_before
+        .zip(procs::cpu_secs(std::process::id()).ok())
+        .map(|(before, after)| after - before);
     cell.server_cpu_secs = cpu_before
         .zip(pid.and_then(|p| procs::cpu_secs(p).ok()))
         .map(|(before, after)| after - before);

@@ -819,6 +819,28 @@ mod tests {
         }
     }
 
+    /// The bundled snapshot merged with the overlay gives every curated tool exactly as the
+    /// compiled catalog has it: loading an unchanged spec changes nothing a client can see (no
+    /// `notifications/tools/list_changed` for nothing).
+    #[test]
+    fn an_unchanged_spec_changes_no_tool_definition() {
+        let doc = source::bundled().expect("the bundled snapshot parses");
+        let from_spec = Catalog::from_spec(&doc, spec::SpecOrigin::Bundled).expect("builds");
+        let compiled = Catalog::embedded().expect("loads");
+        let mut differ = Vec::new();
+        for c in compiled.entries() {
+            if let Some(s) = from_spec.get(c.name())
+                && s.definition_json() != c.definition_json()
+            {
+                differ.push(c.name().to_owned());
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "changed by merging the bundled spec: {differ:?}"
+        );
+    }
+
     #[test]
     fn every_input_schema_compiles() {
         let c = crate::workflows::full_catalog().expect("catalog loads");

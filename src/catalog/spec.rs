@@ -975,11 +975,15 @@ pub(super) fn merge(mut e: EntryFile, op: &SpecOperation) -> (EntryFile, Operati
     }
     let known_api: BTreeSet<String> = e.api_names.values().cloned().collect();
     let multipart = e.multipart.is_some();
-    let mut props = match e.input_schema.remove("properties") {
+    // Taken out in place (`Value::take` leaves null where they were) and put back there: an
+    // entry the spec adds nothing to comes out exactly as written, key order and an empty
+    // `required` included, so loading an unchanged spec changes no tool definition.
+    let mut props = match e.input_schema.get_mut("properties").map(Value::take) {
         Some(Value::Object(p)) => p,
         _ => Map::new(),
     };
-    let mut required: Vec<Value> = match e.input_schema.remove("required") {
+    let had_required = e.input_schema.contains_key("required");
+    let mut required: Vec<Value> = match e.input_schema.get_mut("required").map(Value::take) {
         Some(Value::Array(r)) => r,
         _ => Vec::new(),
     };
@@ -1016,7 +1020,7 @@ pub(super) fn merge(mut e: EntryFile, op: &SpecOperation) -> (EntryFile, Operati
     }
     e.input_schema
         .insert("properties".into(), Value::Object(props));
-    if !required.is_empty() {
+    if had_required || !required.is_empty() {
         e.input_schema
             .insert("required".into(), Value::Array(required));
     }
