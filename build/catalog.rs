@@ -1,55 +1,25 @@
 //! Compiles the curated catalog, `tools/*.json`, into Rust data at build time
 //! (`$OUT_DIR/embedded_catalog.rs`, included by `src/catalog/embedded.rs`).
 //!
-//! Every file is checked here with the same strict format the runtime loader uses (unknown fields
-//! refused), plus what needs the schema: `api_names` must rename a property of `inputSchema` to
+//! Every file is checked here with the format the runtime loader uses (`src/catalog/format.rs`,
+//! included: unknown fields refused), plus what needs the schema: `api_names` must rename a property of `inputSchema` to
 //! a name that is not one. A defect fails the build naming the file and the tool. What comes out
 //! is a table: strings stay static, and each input schema is kept as minified JSON that the
 //! server parses the first time it needs that tool, so start-up parses no JSON at all
 //! (`benches/duvo/PROFILE.md`: parsing the ~360 KB of `tools/*.json` was most of it).
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// One toolset file as written (mirror of `ToolsetFile` in `src/catalog/mod.rs`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolsetFile {
-    toolset: String,
-    title: String,
-    description: String,
-    #[serde(default)]
-    default: bool,
-    tools: Vec<EntryFile>,
-}
+#[path = "../src/catalog/format.rs"]
+mod format;
 
-/// One entry as written (mirror of `EntryFile` in `src/catalog/mod.rs`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryFile {
-    name: String,
-    title: String,
-    description: String,
-    method: Method,
-    path: String,
-    #[serde(default)]
-    query: Vec<String>,
-    #[serde(default)]
-    multipart: Option<Multipart>,
-    #[serde(default)]
-    empty_body: bool,
-    #[serde(default)]
-    api_names: BTreeMap<String, String>,
-    annotations: Annotations,
-    #[serde(rename = "inputSchema")]
-    input_schema: Map<String, Value>,
-    #[serde(default)]
-    not_in_spec: Option<String>,
-}
+use format::{EntryFile, ToolsetFile};
 
+/// The HTTP methods entries may use (the runtime's `client::request::Method`).
 #[derive(Deserialize, Debug, Clone, Copy)]
 #[serde(rename_all = "UPPERCASE")]
 enum Method {
@@ -58,23 +28,6 @@ enum Method {
     Patch,
     Put,
     Delete,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Annotations {
-    read_only_hint: bool,
-    destructive_hint: bool,
-    idempotent_hint: bool,
-    open_world_hint: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Multipart {
-    file_field: String,
-    #[serde(default)]
-    text_fields: Vec<String>,
 }
 
 /// Reads, checks and compiles `dir/*.json` (sorted by file name) into `out`.

@@ -14,6 +14,7 @@ use vergen_gitcl::{BuildBuilder, Emitter, GitclBuilder};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=tools");
     println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-changed=src/catalog/format.rs");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("embedded_catalog.rs");
     catalog::compile(std::path::Path::new("tools"), &out)?;
     println!("cargo:rerun-if-changed=spec/openapi.json");

@@ -128,24 +128,7 @@ async fn run() -> anyhow::Result<()> {
             &["--max-sessions", "2000", "--max-streams", "2000"],
         )
         .await?;
-        let mut cells = Vec::new();
-        for kind in throughput::Kind::ALL {
-            for clients in plan.concurrency {
-                eprintln!("bench: {} with {clients} clients", kind.label());
-                cells.push(
-                    throughput::measure(
-                        kind,
-                        Some(server.pid()),
-                        &server.base,
-                        &run_id,
-                        clients,
-                        plan.window,
-                    )
-                    .await
-                    .with_context(|| format!("{} x{clients}", kind.label()))?,
-                );
-            }
-        }
+        let cells = throughput_cells(&server, &run_id, &plan).await?;
         println!(
             "{}",
             report::throughput_table(&cells, plan.window.as_secs_f64())
@@ -175,23 +158,7 @@ async fn run() -> anyhow::Result<()> {
         &["--max-sessions", "2000", "--max-streams", "2000"],
     )
     .await?;
-    let mut throughput = Vec::new();
-    for kind in throughput::Kind::ALL {
-        for clients in plan.concurrency {
-            eprintln!("bench: {} with {clients} clients", kind.label());
-            let cell = throughput::measure(
-                kind,
-                Some(server.pid()),
-                &server.base,
-                &run_id,
-                clients,
-                plan.window,
-            )
-            .await
-            .with_context(|| format!("{} x{clients}", kind.label()))?;
-            throughput.push(cell);
-        }
-    }
+    let throughput = throughput_cells(&server, &run_id, &plan).await?;
     eprintln!("bench: Node client (TypeScript SDK) on /mcp");
     let node = node_client::measure(&server.base, plan.node_calls).await;
     drop(server);
@@ -229,4 +196,30 @@ async fn run() -> anyhow::Result<()> {
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("bench: figures written to {}", path.display());
     Ok(())
+}
+
+/// Every transport × client count of the plan against `server`.
+async fn throughput_cells(
+    server: &procs::Listening,
+    run_id: &str,
+    plan: &Plan,
+) -> anyhow::Result<Vec<throughput::Cell>> {
+    let mut cells = Vec::new();
+    for kind in throughput::Kind::ALL {
+        for clients in plan.concurrency {
+            eprintln!("bench: {} with {clients} clients", kind.label());
+            let cell = throughput::measure(
+                kind,
+                Some(server.pid()),
+                &server.base,
+                run_id,
+                clients,
+                plan.window,
+            )
+            .await
+            .with_context(|| format!("{} x{clients}", kind.label()))?;
+            cells.push(cell);
+        }
+    }
+    Ok(cells)
 }

@@ -4,17 +4,19 @@
 
 pub(crate) mod embedded;
 pub mod filter;
+mod format;
 pub(crate) mod id_sources;
 pub mod mapping;
 pub mod source;
 pub mod spec;
 
 pub use filter::{Selection, SelectionError};
+pub use format::Multipart;
+use format::{AnnotationsFile, EntryFile, ToolsetFile};
 pub use mapping::ArgumentError;
 
 use crate::client::request::Method;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
@@ -30,66 +32,6 @@ pub enum CatalogError {
         /// What is wrong.
         reason: String,
     },
-}
-
-/// One toolset file as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolsetFile {
-    toolset: String,
-    title: String,
-    description: String,
-    #[serde(default)]
-    default: bool,
-    tools: Vec<EntryFile>,
-}
-
-/// One entry as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryFile {
-    name: String,
-    title: String,
-    description: String,
-    method: Method,
-    path: String,
-    #[serde(default)]
-    query: Vec<String>,
-    #[serde(default)]
-    multipart: Option<Multipart>,
-    #[serde(default)]
-    empty_body: bool,
-    /// Tool argument → the API's name for it, where they differ (`agent_id` → `agentId`).
-    #[serde(default)]
-    api_names: BTreeMap<String, String>,
-    annotations: AnnotationsFile,
-    #[serde(rename = "inputSchema")]
-    input_schema: JsonObject,
-    /// Set (to where Duvo documents it) for an operation Duvo documents but its OpenAPI spec
-    /// lacks: kept when the spec in use has no operation of that name.
-    #[serde(default)]
-    not_in_spec: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct AnnotationsFile {
-    read_only_hint: bool,
-    destructive_hint: bool,
-    idempotent_hint: bool,
-    open_world_hint: bool,
-}
-
-/// How a multipart operation takes its file: arguments `file_name` and `content_base64` become
-/// the part `file_field`; the arguments whose API names are in `text_fields` become text parts.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Multipart {
-    /// Form field of the file part.
-    pub file_field: String,
-    /// Fields sent as plain text parts (API names).
-    #[serde(default)]
-    pub text_fields: Vec<String>,
 }
 
 /// A toolset: a named group of tools that can be enabled together.
