@@ -27,6 +27,9 @@ const PEER: &str = "@ivotoby/openapi-mcp-server@1.16.1";
 const ANSWER_WAIT: Duration = Duration::from_secs(30);
 /// Pause before reading RSS, so the allocator settles.
 const SETTLE: Duration = Duration::from_millis(500);
+/// When (after spawn) the settled RSS is read: duvo-mcp has loaded the emulator's OpenAPI spec
+/// in the background by then (it starts 0.5 s after start) and swapped in its catalog.
+const SETTLED_AT: Duration = Duration::from_secs(3);
 
 /// One subject's figures, or why it was not measured.
 pub struct Subject {
@@ -44,6 +47,8 @@ pub struct Figures {
     pub tools_list: Samples,
     /// VmRSS after `tools/list`, idle, KiB (last process).
     pub idle_rss_kib: u64,
+    /// VmRSS [`SETTLED_AT`] after spawn, KiB (last process).
+    pub settled_rss_kib: u64,
     /// Tools in the `tools/list` answer.
     pub tools: usize,
 }
@@ -89,6 +94,7 @@ async fn run_all(make: impl Fn() -> Command) -> anyhow::Result<Figures> {
     let mut initialize = Samples::default();
     let mut tools_list = Samples::default();
     let mut idle_rss_kib = 0;
+    let mut settled_rss_kib = 0;
     let mut tools = 0;
     for i in 0..RUNS {
         let mut cmd = make();
@@ -124,6 +130,8 @@ async fn run_all(make: impl Fn() -> Command) -> anyhow::Result<Figures> {
         if i + 1 == RUNS {
             tokio::time::sleep(SETTLE).await;
             idle_rss_kib = procs::rss_kib(child.id().unwrap_or(0))?;
+            tokio::time::sleep(SETTLED_AT.saturating_sub(t0.elapsed())).await;
+            settled_rss_kib = procs::rss_kib(child.id().unwrap_or(0))?;
         }
         drop(stdin);
         if tokio::time::timeout(Duration::from_secs(5), child.wait())
@@ -137,6 +145,7 @@ async fn run_all(make: impl Fn() -> Command) -> anyhow::Result<Figures> {
         initialize,
         tools_list,
         idle_rss_kib,
+        settled_rss_kib,
         tools,
     })
 }
@@ -274,6 +283,14 @@ pub fn table(subjects: &[Subject]) -> String {
             f.idle_rss_kib as f64 / 1024.0
         ))
     );
+    let _ = writeln!(
+        out,
+        "{}",
+        row(
+            "RSS 3 s after spawn (duvo-mcp: the emulator's spec loaded and swapped in)",
+            &|f| format!("{:.1} MiB", f.settled_rss_kib as f64 / 1024.0)
+        )
+    );
     let _ = writeln!(out, "{}", row("tools listed", &|f| f.tools.to_string()));
     for s in subjects {
         if let Err(e) = &s.figures {
@@ -293,6 +310,7 @@ pub fn json(subjects: &[Subject]) -> Value {
                 "initialize": f.initialize.to_json(),
                 "tools_list": f.tools_list.to_json(),
                 "idle_rss_kib": f.idle_rss_kib,
+                "settled_rss_kib": f.settled_rss_kib,
                 "tools": f.tools,
             }),
             Err(e) => json!({"name": s.name, "skipped": e}),
