@@ -1799,7 +1799,7 @@ fn every_toolset_file_is_embedded() {
     let sets: BTreeSet<String> = catalog.toolsets().iter().map(|t| t.name.clone()).collect();
     assert_eq!(
         file_sets, sets,
-        "tools/*.json and TOOLSET_FILES in src/catalog/mod.rs must list the same toolsets"
+        "tools/*.json and the catalog build/catalog.rs compiles from them must list the same toolsets"
     );
     let missing: Vec<&String> = file_tools
         .iter()
