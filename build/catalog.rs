@@ -9,7 +9,6 @@
 //! (`benches/duvo/PROFILE.md`: parsing the ~360 KB of `tools/*.json` was most of it).
 
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -78,20 +77,7 @@ fn check(e: &EntryFile) -> Result<(), String> {
     if !e.path.starts_with('/') {
         return Err(format!("path {} must start with /", e.path));
     }
-    let properties = e.input_schema.get("properties").and_then(Value::as_object);
-    for (arg, api) in &e.api_names {
-        if arg == api || !properties.is_some_and(|p| p.contains_key(arg)) {
-            return Err(format!(
-                "api_names: {arg} must be a property of inputSchema and differ from {api}"
-            ));
-        }
-        if properties.is_some_and(|p| p.contains_key(api)) {
-            return Err(format!(
-                "api_names: {api} is both an API name and a property"
-            ));
-        }
-    }
-    Ok(())
+    e.check_api_names()
 }
 
 /// Appends one `RawEntry { … },` to `code`.

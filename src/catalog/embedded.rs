@@ -77,6 +77,27 @@ impl RawEntry {
             .with_annotations(annotations)
     }
 
+    /// The query parameters, owned.
+    pub fn query_owned(&self) -> Vec<String> {
+        owned(self.query)
+    }
+
+    /// The multipart layout, owned.
+    pub fn multipart_owned(&self) -> Option<Multipart> {
+        self.multipart.as_ref().map(|m| Multipart {
+            file_field: m.file_field.to_owned(),
+            text_fields: owned(m.text_fields),
+        })
+    }
+
+    /// Tool argument → API name, owned.
+    pub fn api_names_owned(&self) -> std::collections::BTreeMap<String, String> {
+        self.api_names
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
     /// The entry as the file has it (for merging with an OpenAPI spec).
     pub(super) fn to_file(&self) -> EntryFile {
         let [
@@ -91,17 +112,10 @@ impl RawEntry {
             description: self.description.to_owned(),
             method: self.method,
             path: self.path.to_owned(),
-            query: owned(self.query),
-            multipart: self.multipart.as_ref().map(|m| Multipart {
-                file_field: m.file_field.to_owned(),
-                text_fields: owned(m.text_fields),
-            }),
+            query: self.query_owned(),
+            multipart: self.multipart_owned(),
             empty_body: self.empty_body,
-            api_names: self
-                .api_names
-                .iter()
-                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-                .collect(),
+            api_names: self.api_names_owned(),
             annotations: AnnotationsFile {
                 read_only_hint,
                 destructive_hint,

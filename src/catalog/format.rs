@@ -48,6 +48,30 @@ pub(crate) struct EntryFile {
     pub(crate) not_in_spec: Option<String>,
 }
 
+impl EntryFile {
+    /// Checks `api_names`: each must rename a property of `inputSchema` to a name that differs
+    /// from it and is not a property itself.
+    pub(crate) fn check_api_names(&self) -> Result<(), String> {
+        let properties = self
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object);
+        for (arg, api) in &self.api_names {
+            if arg == api || !properties.is_some_and(|p| p.contains_key(arg)) {
+                return Err(format!(
+                    "api_names: {arg} must be a property of inputSchema and differ from {api}"
+                ));
+            }
+            if properties.is_some_and(|p| p.contains_key(api)) {
+                return Err(format!(
+                    "api_names: {api} is both an API name and a property"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An entry's MCP annotations as written (all four hints required).
 #[derive(Debug, Deserialize, Clone, Copy)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -164,15 +164,12 @@ impl ToolEntry {
     /// keeping a built definition around when there is none yet: for comparing catalogs.
     pub fn definition_json(&self) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
-        if let Some(tool) = self.tool.get() {
-            return Cow::Owned(serde_json::to_string(tool).unwrap_or_default());
-        }
-        match &self.source {
-            ToolSource::Json(text) => Cow::Borrowed(text),
-            ToolSource::Compiled(raw) => {
-                Cow::Owned(serde_json::to_string(&raw.tool()).unwrap_or_default())
-            }
-            ToolSource::Built => Cow::Owned(serde_json::to_string(self.tool()).unwrap_or_default()),
+        let json = |tool: &Tool| Cow::Owned(serde_json::to_string(tool).unwrap_or_default());
+        match (&self.source, self.tool.get()) {
+            // The text is that serialisation, built or not.
+            (ToolSource::Json(text), _) => Cow::Borrowed(text),
+            (ToolSource::Compiled(raw), None) => json(&raw.tool()),
+            _ => json(self.tool()),
         }
     }
 
@@ -564,27 +561,12 @@ fn parse_files(sources: &[(&str, &str)]) -> Result<Vec<(String, ToolsetFile)>, C
 
 fn build_entry(toolset: &str, e: EntryFile, generated: bool) -> Result<ToolEntry, String> {
     let at = |msg: String| format!("tool {}: {msg}", e.name);
-    let mut segments = parse_path(&e.path).map_err(at)?;
-    let properties = e.input_schema.get("properties").and_then(|p| p.as_object());
-    for (arg, api) in &e.api_names {
-        if arg == api || !properties.is_some_and(|p| p.contains_key(arg)) {
-            return Err(at(format!(
-                "api_names: {arg} must be a property of inputSchema and differ from {api}"
-            )));
-        }
-        if properties.is_some_and(|p| p.contains_key(api)) {
-            return Err(at(format!(
-                "api_names: {api} is both an API name and a property"
-            )));
-        }
-    }
-    for seg in &mut segments {
-        if let Segment::Param { name, arg } = seg
-            && let Some((tool_arg, _)) = e.api_names.iter().find(|(_, api)| *api == name)
-        {
-            *arg = tool_arg.clone();
-        }
-    }
+    e.check_api_names().map_err(at)?;
+    let segments = path_segments(
+        &e.path,
+        e.api_names.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+    )
+    .map_err(at)?;
     let a = e.annotations;
     let annotations = ToolAnnotations::with_title(e.title.clone())
         .read_only(a.read_only_hint)
@@ -624,31 +606,18 @@ fn read_only_hint(tool: &Tool) -> bool {
 /// An entry of the compiled catalog; its tool (and schema) is built on first use. The build
 /// script checked what needs the schema (`api_names`); the path is parsed here as for a file.
 fn raw_entry(toolset: &str, raw: &'static embedded::RawEntry) -> Result<ToolEntry, String> {
-    let mut segments = parse_path(raw.path).map_err(|msg| format!("tool {}: {msg}", raw.name))?;
-    for seg in &mut segments {
-        if let Segment::Param { name, arg } = seg
-            && let Some((tool_arg, _)) = raw.api_names.iter().find(|(_, api)| api == name)
-        {
-            *arg = (*tool_arg).to_owned();
-        }
-    }
+    let segments = path_segments(raw.path, raw.api_names.iter().copied())
+        .map_err(|msg| format!("tool {}: {msg}", raw.name))?;
     Ok(ToolEntry {
         toolset: toolset.to_owned(),
         kind: EntryKind::Rest,
         method: raw.method,
         path: raw.path.to_owned(),
         segments,
-        query: raw.query.iter().map(|q| (*q).to_owned()).collect(),
-        multipart: raw.multipart.as_ref().map(|m| Multipart {
-            file_field: m.file_field.to_owned(),
-            text_fields: m.text_fields.iter().map(|f| (*f).to_owned()).collect(),
-        }),
+        query: raw.query_owned(),
+        multipart: raw.multipart_owned(),
         empty_body: raw.empty_body,
-        api_names: raw
-            .api_names
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect(),
+        api_names: raw.api_names_owned(),
         generated: false,
         name: raw.name.to_owned(),
         read_only_hint: raw.annotations[0],
@@ -656,6 +625,23 @@ fn raw_entry(toolset: &str, raw: &'static embedded::RawEntry) -> Result<ToolEntr
         source: ToolSource::Compiled(raw),
         validator: OnceLock::new(),
     })
+}
+
+/// `path` parsed, each parameter filled from the tool argument `api_names` maps onto its API name
+/// (`(tool argument, API name)` pairs), else from the argument [`parse_path`] names.
+fn path_segments<'a>(
+    path: &str,
+    api_names: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) -> Result<Vec<Segment>, String> {
+    let mut segments = parse_path(path)?;
+    for seg in &mut segments {
+        if let Segment::Param { name, arg } = seg
+            && let Some((tool_arg, _)) = api_names.clone().find(|(_, api)| api == name)
+        {
+            *arg = tool_arg.to_owned();
+        }
+    }
+    Ok(segments)
 }
 
 /// Compiles an input schema (draft 2020-12, formats checked).
